@@ -1,0 +1,31 @@
+# pns-hwcost: see README.md. All targets set up what they need first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest
+
+.PHONY: setup report test sim test-all lint clean
+
+setup:
+	@bash scripts/setup.sh
+
+## Main job: the hardware-cost report of partial network sharing.
+report: setup
+	$(PY) -m hwmodel.report
+
+## CI test suite (fast subset; the exhaustive RTL sweep is `make sim`).
+test: setup
+	$(PYTEST) -m "not slow" -q
+
+## Every RTL unit at full vector counts (exhaustive int8, >=100k random for the rest).
+sim: setup
+	$(PYTEST) tests/rtl -m "sim" -q --sim-full
+
+## Everything, slow tests included.
+test-all: setup
+	$(PYTEST) -q --sim-full
+
+lint: setup
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf build sim_build .pytest_cache .ruff_cache

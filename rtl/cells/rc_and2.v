@@ -1,0 +1,8 @@
+// rc_and2: 2-input AND, Y = A & B
+// One of the pns-hwcost RTL cells. Every unit is built from these instances only, so each
+// internal net is visible in simulation and each instance maps 1:1 onto the 45 nm library cell
+// AND2_X1 (hwmodel.cells) for switching-energy costing.
+`timescale 1ns/1ps
+module rc_and2 (input wire A, input wire B, output wire Y);
+    assign Y = A & B;
+endmodule
