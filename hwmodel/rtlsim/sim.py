@@ -7,6 +7,7 @@ initiation interval. Used by the RTL tests and by per-op characterization.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -74,44 +75,45 @@ def build_unit(spec: UnitSpec, params: dict[str, int], *, waves: bool = False,
     stamp = build_dir / "built.ok"
     if stamp.exists():
         return build_dir, 0.0
+    build_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    cache_root().mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=cache_root()))
-    try:
+    # The compiled design embeds its own folder (the wave dump module), so it is built in place,
+    # under a lock so that parallel workers never build the same folder at once.
+    with open(build_dir.parent / f"{build_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists():
+            return build_dir, 0.0
         runner = get_runner("icarus")
+        log_file = build_dir / "build.log"
         try:
             runner.build(
                 sources=[str(s) for s in sources],
                 hdl_toplevel=spec.name,
-                parameters={k: v for k, v in params.items()},
-                build_dir=str(tmp_dir),
+                parameters=dict(params),
+                build_dir=str(build_dir),
                 timescale=TIMESCALE,
                 waves=waves,
                 always=True,
-                log_file=str(tmp_dir / "build.log"),
+                log_file=str(log_file),
             )
         except (SystemExit, Exception) as exc:  # iverilog: SystemExit or CalledProcessError
-            logf = tmp_dir / "build.log"
-            log = logf.read_text(errors="replace") if logf.exists() else str(exc)
+            log = log_file.read_text(errors="replace") if log_file.exists() else str(exc)
             lines = log.splitlines()
             first = next((ln for ln in lines if "error" in ln.lower()), log.strip()[:200])
+            shutil.rmtree(build_dir, ignore_errors=True)
             raise UnitError(f"{spec.path}: Icarus could not compile {spec.name}: {first}") from None
-        (tmp_dir / "built.ok").write_text(json.dumps({"sources": [str(s) for s in sources]}))
-        build_dir.parent.mkdir(parents=True, exist_ok=True)
-        if build_dir.exists():
-            shutil.rmtree(build_dir)
-        os.replace(tmp_dir, build_dir)
-    finally:
-        if tmp_dir.exists():
-            shutil.rmtree(tmp_dir, ignore_errors=True)
+        tmp = stamp.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"sources": [str(s) for s in sources]}))
+        os.replace(tmp, stamp)
     return build_dir, time.perf_counter() - t0
 
 
 def simulate(spec: UnitSpec, inputs: dict[str, np.ndarray], params: dict[str, int] | None = None,
-             *, waves: bool = False, drain_cycles: int = 1000,
+             *, wave_path: Path | None = None, drain_cycles: int = 1000,
              search_dirs: list[Path] | None = None) -> SimResult:
     """Stream ``inputs`` (raw bit patterns per input port; ``a`` and ``b`` required, other inputs
     default to 0) through ``spec`` at one vector per cycle and return the results in order.
+    With ``wave_path``, the run's FST waveform (every net, from reset on) is written there.
 
     Raises UnitError for a bad interface, operands that do not fit their ports, a compile error,
     or a unit that does not return exactly one valid result per input.
@@ -141,6 +143,7 @@ def simulate(spec: UnitSpec, inputs: dict[str, np.ndarray], params: dict[str, in
     if unknown_inputs:
         raise UnitError(f"simulate({spec.name}): module has no input port {unknown_inputs[0]!r}")
 
+    waves = wave_path is not None
     build_dir, build_s = build_unit(spec, values, waves=waves, search_dirs=search_dirs)
     from cocotb_tools.runner import get_runner
 
@@ -165,6 +168,7 @@ def simulate(spec: UnitSpec, inputs: dict[str, np.ndarray], params: dict[str, in
                     "PNS_STREAM_DRAIN": str(drain_cycles),
                     "PNS_STREAM_Y_CHUNKS": str(chunks),
                 },
+                plusargs=[f"+dumpfile_path={run_dir / 'wave.fst'}"] if waves else [],
                 results_xml=str(run_dir / "results.xml"),
                 log_file=str(run_dir / "sim.log"),
             )
@@ -181,14 +185,14 @@ def simulate(spec: UnitSpec, inputs: dict[str, np.ndarray], params: dict[str, in
         words, unknown = out["y"], out["unknown"]
         in_cycle, out_cycle = out["in_cycle"], out["out_cycle"]
         wave = None
-        if waves:
-            fst = sorted(build_dir.glob("*.fst")) + sorted(run_dir.glob("*.fst"))
-            if fst:
-                wave = run_dir.parent / f"{run_dir.name}.fst"
-                shutil.move(str(fst[-1]), wave)
+        if wave_path is not None:
+            if not (run_dir / "wave.fst").exists():
+                raise UnitError(f"{spec.path}: simulation of {spec.name} wrote no waveform")
+            wave = Path(wave_path)
+            wave.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(run_dir / "wave.fst"), wave)
     finally:
-        if not waves:
-            shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
     if len(words) != n:
         raise UnitError(f"{spec.path}: {spec.name} returned {len(words)} valid results for {n} "
                         f"inputs (out_valid must follow in_valid one-for-one)")
