@@ -1,0 +1,110 @@
+"""The op-cost table: one row per unit x format x stream x path, cached by content hash.
+
+Columns (units in the names): ``energy_logic_pj`` (combinational datapath), ``energy_seq_pj``
+(flip-flops and clock), ``energy_leakage_pj`` (leakage over one clock period), ``energy_pj`` (their
+sum, per operation at one op per cycle), ``latency_cycles``, ``ii_cycles``, ``critical_path_ns``,
+``fmax_mhz``, ``area_um2``, ``cells``, ``vectors``, ``toggles_per_op``, and provenance: ``unit``,
+``op``, ``format``, ``stream``, ``path`` ("default" or "yosys"), ``mode``, ``params``, ``library``,
+``tools``, ``cache_key``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from hwmodel.ops.oplib import OpUnit
+from hwmodel.rtlsim import dependency_files
+from hwmodel.rtlsim.sim import cache_root
+
+COLUMNS = [
+    "unit", "op", "format", "stream", "path", "energy_pj", "energy_logic_pj", "energy_seq_pj",
+    "energy_leakage_pj", "latency_cycles", "ii_cycles", "critical_path_ns", "fmax_mhz",
+    "area_um2", "cells", "vectors", "toggles_per_op", "mode", "params", "library", "tools",
+    "cache_key",
+]
+TABLE_VERSION = 1  # bump when the costing method changes, to invalidate cached rows
+
+
+@dataclass(frozen=True)
+class RowJob:
+    """Everything that determines one row (hashed for the cache)."""
+
+    op_unit: OpUnit
+    stream: str
+    path: str
+    vectors: int
+    seed: int
+    library_file: Path
+    settings: tuple[tuple[str, float], ...] = ()
+
+    def key(self) -> str:
+        h = hashlib.sha256()
+        for src in dependency_files(self.op_unit.path):
+            h.update(src.name.encode() + src.read_bytes())
+        h.update(self.library_file.read_bytes())
+        h.update(json.dumps([TABLE_VERSION, self.op_unit.unit, self.op_unit.fmt,
+                             sorted(self.op_unit.params.items()), self.stream, self.path,
+                             self.vectors, self.seed, list(self.settings)]).encode())
+        return h.hexdigest()[:24]
+
+
+def _cache_dir() -> Path:
+    return cache_root().parent / "ops"
+
+
+def cached_row(job: RowJob) -> dict | None:
+    path = _cache_dir() / f"{job.key()}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def store_row(job: RowJob, row: dict) -> None:
+    folder = _cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".json", dir=folder)
+    with os.fdopen(fd, "w") as f:
+        json.dump(row, f)
+    os.replace(tmp, folder / f"{job.key()}.json")
+
+
+def build_table(jobs: Iterable[RowJob], compute: Callable[[RowJob], dict], workers: int = 2,
+                progress: bool = True) -> pd.DataFrame:
+    """Rows for ``jobs``: from the cache when the inputs are unchanged, else computed by
+    ``compute`` (a picklable function) in ``workers`` processes."""
+    jobs = list(jobs)
+    rows: dict[int, dict] = {}
+    todo = []
+    for i, job in enumerate(jobs):
+        row = cached_row(job)
+        if row is None:
+            todo.append(i)
+        else:
+            rows[i] = row
+    if todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="characterizing ops", unit="row", disable=not progress)
+        if workers > 1 and len(todo) > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {i: pool.submit(compute, jobs[i]) for i in todo}
+                for i, fut in futures.items():
+                    rows[i] = fut.result()
+                    store_row(jobs[i], rows[i])
+                    bar.update()
+        else:
+            for i in todo:
+                rows[i] = compute(jobs[i])
+                store_row(jobs[i], rows[i])
+                bar.update()
+        bar.close()
+    df = pd.DataFrame([rows[i] for i in range(len(jobs))])
+    return df.reindex(columns=[c for c in COLUMNS if c in df.columns] +
+                      [c for c in df.columns if c not in COLUMNS])

@@ -1,0 +1,61 @@
+"""Operand streams: formats, kinds, and conversion of real tensors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwmodel.ops.streams import FORMATS, float_to_bits, make_stream, quantize
+from hwmodel.rtlsim import UnitError
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("kind", ["uniform", "sparse", "constant"])
+def test_streams_fit_the_format(fmt: str, kind: str) -> None:
+    s = make_stream(kind, fmt, 500, seed=3)
+    bits = FORMATS[fmt].bits
+    for port in ("a", "b"):
+        assert s[port].dtype == np.uint64 and s[port].shape == (500,)
+        assert int(s[port].max()) < (1 << bits)
+    if kind == "constant":
+        assert len(np.unique(s["a"])) == 1 and len(np.unique(s["b"])) == 1
+
+
+def test_float_streams_have_no_inf_or_nan() -> None:
+    for fmt in ("fp16", "bf16", "fp32"):
+        f = FORMATS[fmt]
+        s = make_stream("uniform", fmt, 5000, seed=1)
+        exp = (s["a"] >> np.uint64(f.man_bits)) & np.uint64((1 << f.exp_bits) - 1)
+        assert int(exp.max()) < (1 << f.exp_bits) - 1
+
+
+def test_sparse_is_half_zero_and_small() -> None:
+    s = make_stream("sparse", "int16", 20000, seed=2)
+    signed = s["a"].astype(np.int64)
+    signed = np.where(signed >= 1 << 15, signed - (1 << 16), signed)
+    assert 0.45 < np.mean(signed == 0) < 0.55
+    assert np.abs(signed).max() < 16
+
+
+def test_bf16_rounds_to_nearest_even() -> None:
+    # 1 + 2**-8 is exactly halfway between bf16 1.0 and 1 + 2**-7: ties to even (1.0).
+    assert int(float_to_bits(np.array([1 + 2**-8]), FORMATS["bf16"])[0]) == 0x3F80
+    # 1 + 3 * 2**-8 is halfway between 1 + 2**-7 (odd) and 1 + 2**-6 (even): rounds up.
+    assert int(float_to_bits(np.array([1 + 3 * 2**-8]), FORMATS["bf16"])[0]) == 0x3F82
+
+
+def test_tensor_stream_quantizes_real_values() -> None:
+    w = np.linspace(-0.5, 0.5, 101)
+    q = quantize(w, FORMATS["int8"])
+    assert q.min() == -127 and q.max() == 127
+    s = make_stream("tensor", "int8", 300, seed=0, tensors=(w, np.abs(w)))
+    assert s["a"].shape == (300,)
+    with pytest.raises(UnitError, match="needs two non-empty tensor samples"):
+        make_stream("tensor", "int8", 10)
+
+
+def test_bad_stream_requests() -> None:
+    with pytest.raises(UnitError, match="unknown number format 'int7'"):
+        make_stream("uniform", "int7", 10)
+    with pytest.raises(UnitError, match="unknown stream kind 'gaussian'"):
+        make_stream("gaussian", "int8", 10)
