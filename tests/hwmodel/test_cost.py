@@ -50,7 +50,7 @@ def test_iteration_cost_and_time() -> None:
     assert c.clock_mhz == pytest.approx(500.0)  # 2 ns critical path
     t_comp = (250 + 40 + 15) / 2 / 500e6
     assert c.modeled_time_s == pytest.approx(max(t_comp, 64 / 1e9))
-    assert not c.compute_bound
+    assert c.compute_bound  # 305 ops on 2 units at 500 MHz (305 ns) > 64 B at 1 GB/s (64 ns)
 
 
 def test_missing_row_names_the_fix() -> None:
