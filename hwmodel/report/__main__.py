@@ -1,0 +1,52 @@
+"""``python -m hwmodel.report [--config default] [--out reports/<run>] [--data-root DIR]``
+
+The main job: trains the base network and the new-task branch at every sharing point on real data
+(PyTorch), traces each training iteration layer by layer, costs the work with per-op energies from
+simulating the RTL units on the project's 45 nm cells and with the SRAM/DRAM model, and writes
+reports/<run>/ (report.md, report.html, figures, CSVs, summary.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from hwmodel.report import config as report_config
+
+REPO_REPORTS = Path(__file__).resolve().parents[2] / "reports"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m hwmodel.report",
+                                 description=__doc__.split("\n\n")[1].replace("\n", " "))
+    names = ", ".join(report_config.available())
+    ap.add_argument("--config", default="default",
+                    help=f"report config name or .toml path ({names})")
+    ap.add_argument("--out", type=Path, help="output folder (default: reports/<config name>)")
+    ap.add_argument("--data-root", help="folder with optional datasets (e.g. ../shared/data)")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    from hwmodel.cells.errors import CellLibraryError
+    from hwmodel.cost import CostModelError
+    from hwmodel.report.pipeline import run
+    from hwmodel.report.render import write_report
+    from hwmodel.rtlsim import UnitError
+    from hwmodel.sram.errors import SramInputError
+
+    try:
+        cfg = report_config.load(args.config)
+        data = run(cfg, data_root=args.data_root, progress=not args.quiet)
+        out = write_report(data, args.out or REPO_REPORTS / cfg.name)
+    except (report_config.ReportError, UnitError, CostModelError, CellLibraryError,
+            SramInputError) as exc:
+        print(f"python -m hwmodel.report: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"report written to {out}/report.html ({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

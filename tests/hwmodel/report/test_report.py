@@ -1,0 +1,88 @@
+"""End to end: a small report run writes every file, and Chromium renders its images."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hwmodel.report import config as report_config
+from hwmodel.report.__main__ import main as report_main
+from hwmodel.report.figures import FIGURES
+
+TINY = """
+description = "tiny end-to-end check"
+learning = "fast"
+format = "fp32"
+stream = "uniform"
+op_vectors = 40
+trace_iterations = 1
+[learning_overrides]
+train_per_class = 40
+test_per_class = 20
+epochs = 1
+output_dir = "{out}/learning"
+[accelerator]
+mac_units = 64
+[memory]
+global_buffer = "64KiB"
+"""
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("report")
+    cfg = tmp / "tiny.toml"
+    cfg.write_text(TINY.format(out=tmp))
+    out = tmp / "run"
+    assert report_main(["--config", str(cfg), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_report_files(report_dir: Path) -> None:
+    names = {p.name for p in report_dir.iterdir()}
+    assert {"report.md", "report.html", "summary.json", "sweep.csv", "methods.csv",
+            "savings.csv", "op_costs.csv", "sram.csv"} <= names
+    assert set(FIGURES) <= names
+    summary = json.loads((report_dir / "summary.json").read_text())
+    sweep = summary["sweep"]
+    assert sweep[0]["share_k"] == 0 and len(sweep) >= 2
+    # More sharing never costs more computation per iteration (frozen layers skip backward).
+    energies = [p["compute_energy_pj"] for p in sweep]
+    assert all(b <= a for a, b in zip(energies, energies[1:], strict=False))
+    assert energies[-1] < energies[0]
+    md = (report_dir / "report.md").read_text()
+    for fig in FIGURES:
+        assert f"]({fig})" in md
+    assert not list(report_dir.parent.glob(".run.*")), "temporary folder left behind"
+
+
+def test_bad_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert report_main(["--config", "no-such-config"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no-such-config" in err and "default" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text('learning = "fast"\nbogus = 1\n')
+    with pytest.raises(report_config.ReportError, match="unknown key 'bogus'"):
+        report_config.load(str(bad))
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed")
+def test_chromium_loads_every_image(report_dir: Path, tmp_path: Path) -> None:
+    html = (report_dir / "report.html").resolve()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
+    dom = subprocess.run(["chromium", *flags, "--dump-dom", html.as_uri()], capture_output=True,
+                         text=True, timeout=120).stdout
+    m = re.search(r'data-images-loaded="(\d+)/(\d+)"', dom)
+    assert m, "the page's load handler did not run"
+    assert m.group(1) == m.group(2) == str(len(FIGURES))
+    shot = tmp_path / "report.png"
+    subprocess.run(["chromium", *flags, f"--screenshot={shot}", "--window-size=1200,2400",
+                    html.as_uri()], capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
