@@ -1,0 +1,9 @@
+"""Exceptions of the SRAM/DRAM/memory models (the CLI prints them as one line)."""
+
+
+class SramInputError(ValueError):
+    """Bad input to a memory model; the message names the parameter and the fix."""
+
+
+class CactiUnavailableError(RuntimeError):
+    """CACTI could not be downloaded, built or run; the analytical model still works."""
