@@ -16,7 +16,7 @@ import numpy as np
 
 from hwmodel.ops.energy import CellCosts, OpEnergy, op_energy
 from hwmodel.ops.netlist import elaborate
-from hwmodel.ops.toggles import count_toggles, stream_window
+from hwmodel.ops.toggles import count_toggles, fst_name, signal_names, stream_window
 from hwmodel.rtlsim import UnitSpec, simulate
 
 
@@ -50,10 +50,10 @@ def characterize_default(spec: UnitSpec, params: dict[str, int], stream: dict[st
         wave = Path(tmp) / "run.fst"
         res = simulate(spec, driven, values, wave_path=wave)
         window = stream_window(wave, spec.name, warmup, n)
-        names = [f"{spec.name}.{inst.name}.{pin}" for inst in netlist.instances
-                 for pin in inst.outputs]
-        counts = count_toggles(wave, names, window)
-    prefix = len(spec.name) + 1
-    toggles = {name[prefix:]: c for name, c in counts.items()}
+        available = signal_names(wave)
+        names = {f"{inst.name}.{pin}": fst_name(f"{spec.name}.{inst.name}.{pin}", available)
+                 for inst in netlist.instances for pin in inst.outputs}
+        counts = count_toggles(wave, names.values(), window)
+    toggles = {key: counts[fst] for key, fst in names.items()}
     energy = op_energy(netlist, toggles, n, lib, clock_period_ns)
     return DefaultPathResult(energy, res.latency_cycles, res.ii_cycles, n, res.sim_wall_s)

@@ -23,7 +23,10 @@ from hwmodel.rtlsim import UnitError, UnitSpec, dependency_files
 from hwmodel.rtlsim.sim import cache_root
 
 CELL_DIR = rtl.RTL_DIR / "cells"
-OUTPUT_PINS = frozenset({"Y", "S", "CO", "Q"})
+# Output pins of the rc_* cells (rtl/cells/*.v); every other pin is an input.
+OUTPUT_PINS = {"rc_ha": frozenset({"S", "CO"}), "rc_fa": frozenset({"S", "CO"}),
+               "rc_dffr": frozenset({"Q"})}
+DEFAULT_OUTPUTS = frozenset({"Y"})
 
 
 def rtl_cell_to_library(cell_type: str) -> str:
@@ -43,11 +46,13 @@ class Instance:
 
     @property
     def outputs(self) -> dict[str, int]:
-        return {p: b for p, b in self.pins.items() if p in OUTPUT_PINS}
+        outs = OUTPUT_PINS.get(self.cell, DEFAULT_OUTPUTS)
+        return {p: b for p, b in self.pins.items() if p in outs}
 
     @property
     def inputs(self) -> dict[str, int]:
-        return {p: b for p, b in self.pins.items() if p not in OUTPUT_PINS}
+        outs = OUTPUT_PINS.get(self.cell, DEFAULT_OUTPUTS)
+        return {p: b for p, b in self.pins.items() if p not in outs}
 
 
 @dataclass

@@ -8,6 +8,7 @@ first rose. Changes at the edge that starts the window are in it; those at its e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,23 @@ def _changes(wave, variables: list) -> Iterable[tuple[int, str, object]]:
     events: list[tuple[int, str, object]] = []
     wave.stream_changes(lambda t, sid, v: events.append((t, str(sid), v)), variables)
     return events
+
+
+def signal_names(path: Path) -> set[str]:
+    """Full hierarchical names of every signal in the waveform."""
+    return {v.full_name for v in _waveform(path).all_vars()}
+
+
+_GENBLK_RE = re.compile(r"(?:^|(?<=\.))genblk\d+\.")
+
+
+def fst_name(name: str, available: set[str]) -> str:
+    """The waveform's name for a Yosys hierarchical name: Yosys calls unnamed generate blocks
+    ``genblkN`` while Icarus gives them no scope, so those components are dropped if needed."""
+    if name in available:
+        return name
+    alt = _GENBLK_RE.sub("", name)
+    return alt if alt in available else name
 
 
 def stream_window(path: Path, top: str, first_cycle: int, cycles: int) -> ToggleWindow:

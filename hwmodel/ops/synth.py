@@ -1,0 +1,283 @@
+"""Map a handshake unit to the project's Liberty with Yosys (``synth``, ``dfflibmap``, ``abc``).
+
+The unit and every file it instantiates (:func:`hwmodel.rtlsim.dependency_files`) are read as
+ordinary modules, so the ``rc_*`` RTL cells are flattened into logic and re-mapped by ABC onto the
+library's cells; flip-flops go to the library's sequential cell through ``dfflibmap``. The mapped
+netlist is written as Verilog (for the record, and for simulation with the library's cell models)
+and as Yosys JSON (connectivity for static timing and energy), and is cached by a content hash of
+the sources, the Liberty, the parameters, the script and the Yosys version.
+
+>>> res = synthesize(load_unit(path), {"W": 8}, default_liberty_path())
+>>> res.area_um2, res.cells, res.cell_counts["FA_X1"]
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hwmodel.rtlsim import UnitError, UnitSpec, dependency_files
+from hwmodel.rtlsim.sim import cache_root
+
+SCRIPT_VERSION = 1  # bump when the synthesis script changes meaning (invalidates the cache)
+
+
+class SynthError(UnitError):
+    """Yosys is missing or could not map a unit; the message is one line naming the fix."""
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """A unit mapped to a Liberty for one parameter set.
+
+    ``area_um2`` is the sum of the Liberty ``area`` of every mapped cell (um^2, as Yosys ``stat
+    -liberty`` reports it), ``cells`` the number of cell instances, ``cell_counts`` the count per
+    library cell. ``netlist_v`` is Yosys' gate-level Verilog, ``netlist_json`` the same netlist as
+    Yosys JSON; ``script`` the exact Yosys script that produced them.
+    """
+
+    top: str
+    params: dict[str, int]
+    liberty_path: Path
+    netlist_v: Path
+    netlist_json: Path
+    log_path: Path
+    area_um2: float
+    cells: int
+    cell_counts: dict[str, int]
+    yosys_version: str
+    script: str
+    clock_period_ns: float
+    sources: list[Path] = field(default_factory=list)
+    cache_key: str = ""
+
+
+def synth_cache_root() -> Path:
+    """Folder for mapped netlists: ``$PNS_CACHE_DIR/synth`` or ``~/.cache/pns-hwcost/synth``."""
+    return cache_root().parent / "synth"
+
+
+def yosys_version() -> str:
+    """``yosys -V`` output (one line); raises SynthError when Yosys is not installed."""
+    exe = shutil.which("yosys")
+    if exe is None:
+        raise SynthError("yosys not found on PATH; install it: apt-get install yosys "
+                         "(or run `make setup`)")
+    out = subprocess.run([exe, "-V"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or out.stderr.strip()
+
+
+def _quote(path: Path) -> str:
+    text = str(path)
+    if any(c in text for c in ' "\t\n;'):
+        raise SynthError(f"{text}: Yosys scripts cannot name a path with spaces or quotes; "
+                         "move the file to a plain path")
+    return text
+
+
+def yosys_script(top: str, sources: list[Path], params: dict[str, int], liberty: Path,
+                 clock_period_ns: float) -> str:
+    """The Yosys script that maps ``top`` onto ``liberty`` (outputs named by placeholders)."""
+    lib = _quote(liberty)
+    lines = [
+        # the library cells as black boxes with pin directions, so `check` sees their drivers
+        f"read_liberty -lib {lib}",
+        f"read_verilog -defer {' '.join(_quote(s) for s in sources)}",
+    ]
+    chparams = " ".join(f"-chparam {k} {int(v)}" for k, v in sorted(params.items()))
+    lines += [
+        f"hierarchy -check -top {top} {chparams}".rstrip(),
+        f"synth -flatten -top {top}",
+        "setundef -zero",
+        f"dfflibmap -liberty {lib}",
+        # -D: delay target in ps for ABC's delay-oriented mapping (the clock period).
+        f"abc -D {round(clock_period_ns * 1000)} -liberty {lib}",
+        "setundef -zero",
+        "opt_clean -purge",
+        "check -assert",
+        f"stat -liberty {lib}",
+        "tee -q -o {STAT_JSON} stat -json",
+        "write_verilog -noattr -noexpr {NETLIST_V}",
+        "write_json {NETLIST_JSON}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _first_error(log: str) -> str:
+    for line in log.splitlines():
+        if "ERROR" in line or "Error" in line:
+            return line.strip()
+    tail = [ln for ln in log.splitlines() if ln.strip()]
+    return tail[-1].strip() if tail else "no output"
+
+
+_AREA_RE = re.compile(r"Chip area for module .*?:\s*([0-9.eE+-]+)")
+
+
+def synthesize(spec: UnitSpec, params: dict[str, int] | None, liberty_path: Path, *,
+               clock_period_ns: float = 1.0,
+               search_dirs: list[Path] | None = None) -> SynthResult:
+    """Map ``spec`` (with ``params`` over its defaults) onto the cells of ``liberty_path``.
+
+    Cached under :func:`synth_cache_root` by a content hash of the sources, the Liberty, the
+    resolved parameters, the script and the Yosys version. Raises SynthError (one line) when
+    Yosys is missing, the Liberty does not exist, or the mapping fails.
+    """
+    liberty_path = Path(liberty_path).resolve()
+    if not liberty_path.is_file():
+        raise SynthError(f"{liberty_path}: no such Liberty file; pass the project library "
+                         "(hwmodel.cells.default_liberty_path())")
+    if not clock_period_ns > 0:
+        raise SynthError(f"synthesize({spec.name}): clock_period_ns must be > 0, "
+                         f"got {clock_period_ns}")
+    values = spec.resolve_params(params)
+    version = yosys_version()
+    sources = dependency_files(spec.path, search_dirs)
+    script = yosys_script(spec.name, sources, values, liberty_path, clock_period_ns)
+    digest = hashlib.sha256()
+    for src in sources:
+        digest.update(src.name.encode())
+        digest.update(src.read_bytes())
+    digest.update(liberty_path.read_bytes())
+    digest.update(json.dumps([spec.name, sorted(values.items()), clock_period_ns, version,
+                              SCRIPT_VERSION, script]).encode())
+    key = digest.hexdigest()[:16]
+    out_dir = synth_cache_root() / f"{spec.name}-{key}"
+    result_file = out_dir / "result.json"
+    if not result_file.exists():
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(out_dir.parent / f"{out_dir.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not result_file.exists():
+                _run_yosys(spec, script, out_dir)
+    meta = json.loads(result_file.read_text())
+    return SynthResult(
+        top=spec.name,
+        params=values,
+        liberty_path=liberty_path,
+        netlist_v=out_dir / "netlist.v",
+        netlist_json=out_dir / "netlist.json",
+        log_path=out_dir / "yosys.log",
+        area_um2=float(meta["area_um2"]),
+        cells=int(meta["cells"]),
+        cell_counts={k: int(v) for k, v in meta["cell_counts"].items()},
+        yosys_version=version,
+        script=(out_dir / "script.ys").read_text(),
+        clock_period_ns=float(clock_period_ns),
+        sources=sources,
+        cache_key=key,
+    )
+
+
+def _run_yosys(spec: UnitSpec, script: str, out_dir: Path) -> None:
+    """Run ``script`` into a temp folder next to ``out_dir`` and move it in place when done."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        text = (script.replace("{STAT_JSON}", str(tmp / "stat.json"))
+                .replace("{NETLIST_V}", str(tmp / "netlist.v"))
+                .replace("{NETLIST_JSON}", str(tmp / "netlist.json")))
+        (tmp / "run.ys").write_text(text)
+        proc = subprocess.run(["yosys", "-q", "-l", str(tmp / "yosys.log"), str(tmp / "run.ys")],
+                              capture_output=True, text=True, check=False)
+        log = (tmp / "yosys.log").read_text(errors="replace") if (tmp / "yosys.log").exists() \
+            else proc.stderr
+        if proc.returncode != 0:
+            raise SynthError(f"{spec.path}: Yosys could not map {spec.name}: {_first_error(log)}")
+        stat = json.loads((tmp / "stat.json").read_text())
+        design = stat.get("design") or next(iter(stat["modules"].values()))
+        counts = {k: int(v) for k, v in sorted(design["num_cells_by_type"].items())}
+        unmapped = sorted(k for k in counts if k.startswith("$"))
+        if unmapped:
+            raise SynthError(f"{spec.path}: {spec.name} kept unmapped cells {unmapped} after "
+                             "dfflibmap/abc; the Liberty lacks a cell for them")
+        areas = _AREA_RE.findall(log)
+        if not areas:
+            raise SynthError(f"{spec.path}: Yosys reported no chip area for {spec.name} "
+                             "(does the Liberty give every cell an area?)")
+        (tmp / "script.ys").write_text(script)
+        meta = {"area_um2": float(areas[-1]), "cells": int(design["num_cells"]),
+                "cell_counts": counts}
+        (tmp / "result.json").write_text(json.dumps(meta, indent=1))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- the mapped netlist as data --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateInstance:
+    """One mapped cell: instance name, library cell, and pin -> net (int id, or '0'/'1')."""
+
+    name: str
+    cell: str
+    pins: dict[str, int | str]
+
+
+@dataclass
+class MappedNetlist:
+    """Flat gate-level netlist read from Yosys JSON: ports as lists of net ids (LSB first)."""
+
+    top: str
+    inputs: dict[str, list[int | str]]
+    outputs: dict[str, list[int | str]]
+    instances: list[GateInstance]
+
+    @property
+    def nets(self) -> set[int]:
+        """Every net id used by a port or a cell pin."""
+        out: set[int] = set()
+        for bits in (*self.inputs.values(), *self.outputs.values()):
+            out.update(b for b in bits if isinstance(b, int))
+        for inst in self.instances:
+            out.update(b for b in inst.pins.values() if isinstance(b, int))
+        return out
+
+
+def _bit(value: int | str) -> int | str:
+    if isinstance(value, int):
+        return value
+    if value in ("0", "1"):
+        return value
+    return "0"  # 'x'/'z' constants: tied low, as `setundef -zero` does
+
+
+def load_mapped_netlist(result: SynthResult) -> MappedNetlist:
+    """Read ``result.netlist_json`` into a :class:`MappedNetlist`."""
+    data = json.loads(Path(result.netlist_json).read_text())
+    module = data["modules"].get(result.top)
+    if module is None:
+        raise SynthError(f"{result.netlist_json}: no module {result.top} in the mapped netlist")
+    inputs: dict[str, list[int | str]] = {}
+    outputs: dict[str, list[int | str]] = {}
+    for name, port in module["ports"].items():
+        bits = [_bit(b) for b in port["bits"]]
+        if port["direction"] == "input":
+            inputs[name] = bits
+        elif port["direction"] == "output":
+            outputs[name] = bits
+        else:
+            raise SynthError(f"{result.netlist_json}: port {name} is {port['direction']}; "
+                             "units must have only input and output ports")
+    instances = []
+    for k, (name, cell) in enumerate(sorted(module["cells"].items())):
+        pins: dict[str, int | str] = {}
+        for pin, bits in cell["connections"].items():
+            if len(bits) != 1:
+                raise SynthError(f"{result.netlist_json}: cell {name} pin {pin} has "
+                                 f"{len(bits)} bits; expected a mapped 1-bit pin")
+            pins[pin] = _bit(bits[0])
+        instances.append(GateInstance(f"g{k}", cell["type"], pins))
+    return MappedNetlist(result.top, inputs, outputs, instances)
