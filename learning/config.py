@@ -1,0 +1,199 @@
+"""Experiment configuration: a dataclass loaded from a named TOML file or a path, validated.
+
+Named configs live in ``learning/configs/<name>.toml``. Every key of :class:`ExperimentConfig`
+may appear in a file; unknown keys are an error (a typo must not silently fall back to a
+default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from learning.data import DATASET_NAMES, parse_splits
+from learning.errors import LearningError
+from learning.models import MODEL_NAMES
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+APPROACHES = ("widen", "clone", "partial")  # paper's approaches 1, 2 and 3
+APPROACH_ALIASES = {"1": "widen", "2": "clone", "3": "partial"}
+BASELINES = ("no-sharing", "joint")
+
+
+@dataclass
+class ExperimentConfig:
+    """One incremental-learning experiment. Percentages are 0..100, accuracy tolerance in points."""
+
+    name: str = "fast"
+    description: str = ""
+    # data
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None  # default: ../shared/data next to the repo, when present
+    data_path: str | None = None  # imagefolder root, or a Fashion-MNIST IDX folder
+    image_size: int = 32  # imagefolder only
+    channels: int = 3  # imagefolder only
+    splits: list[int] = field(default_factory=lambda: [4, 3, 3])
+    class_order: str | list[int] = "natural"
+    val_fraction: float = 0.1
+    train_per_class: int | None = None
+    test_per_class: int | None = None
+    # model
+    model: str = "lenet"
+    width: float = 1.0
+    # method
+    approach: str = "partial"
+    new_maps: int = 4  # approach 1: new feature maps of the last conv layer per task
+    clone_blocks: int = 1  # approach 2: number of final blocks cloned into each branch
+    sharing_percent: float | None = None  # approach 3 without a sweep: share this much
+    sweep: bool = True  # approach 3: sweep sharing points on task 1 and pick one
+    sweep_percents: list[float] | None = None  # None: every sharing point of the model
+    tolerance: float = 1.0  # accuracy points below the no-sharing baseline allowed
+    combiner: str = "max-prob"
+    baselines: list[str] = field(default_factory=lambda: ["no-sharing", "joint"])
+    # training
+    epochs: int = 3
+    base_epochs: int | None = None  # epochs for the base network / baselines (default epochs)
+    batch_size: int = 64
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    augment: bool = False  # random crop (pad 4) + horizontal flip, for natural images
+    seed: int = 0
+    # running
+    device: str = "cpu"
+    threads: int | None = None
+    output_dir: str | None = None  # default: reports/learning/<name>
+
+    def training_dict(self) -> dict[str, Any]:
+        """Fields that change results (everything except where/how it runs)."""
+        d = dataclasses.asdict(self)
+        for k in ("name", "description", "data_root", "data_path", "device", "threads",
+                  "output_dir"):
+            d.pop(k)
+        return d
+
+    def fingerprint(self) -> str:
+        """sha256 of :meth:`training_dict` (checkpoints only resume under the same one)."""
+        blob = json.dumps(self.training_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    @property
+    def epochs_base(self) -> int:
+        return self.base_epochs if self.base_epochs is not None else self.epochs
+
+
+def resolve_config_path(name_or_path: str) -> Path:
+    """A path to an existing .toml file, or the name of one in ``learning/configs``."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.is_file():
+            raise LearningError(f"config file {name_or_path!r} not found")
+        return p
+    cand = CONFIG_DIR / f"{name_or_path}.toml"
+    if not cand.is_file():
+        names = ", ".join(sorted(q.stem for q in CONFIG_DIR.glob("*.toml")))
+        raise LearningError(f"unknown config {name_or_path!r}; use a .toml path or one of: {names}")
+    return cand
+
+
+def available_configs() -> list[str]:
+    return sorted(q.stem for q in CONFIG_DIR.glob("*.toml"))
+
+
+def load_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
+    """Read a TOML config, apply ``overrides`` (``None`` values are ignored), validate."""
+    path = resolve_config_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise LearningError(f"config {path} is not valid TOML: {e}") from None
+    data.setdefault("name", path.stem)
+    for k, v in (overrides or {}).items():
+        if v is not None:
+            data[k] = v
+    return config_from_dict(data)
+
+
+def config_from_dict(data: dict[str, Any]) -> ExperimentConfig:
+    """Build and validate a config from plain values."""
+    known = {f.name for f in dataclasses.fields(ExperimentConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise LearningError(
+            f"unknown config key {unknown[0]!r}; valid keys: {', '.join(sorted(known))}"
+        )
+    cfg = ExperimentConfig(**data)
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: ExperimentConfig) -> None:
+    """Raise :class:`LearningError` on the first bad field (one line naming it and the fix)."""
+    cfg.dataset = cfg.dataset.lower().replace("_", "-")
+    if cfg.dataset not in DATASET_NAMES:
+        raise LearningError(
+            f"unknown dataset {cfg.dataset!r}; use one of: {', '.join(DATASET_NAMES)}"
+        )
+    cfg.model = cfg.model.lower()
+    if cfg.model not in MODEL_NAMES:
+        raise LearningError(f"unknown model {cfg.model!r}; use one of: {', '.join(MODEL_NAMES)}")
+    cfg.splits = parse_splits(cfg.splits)
+    cfg.approach = APPROACH_ALIASES.get(str(cfg.approach), str(cfg.approach).lower())
+    if cfg.approach not in APPROACHES:
+        raise LearningError(
+            f"unknown approach {cfg.approach!r}; use widen (1), clone (2) or partial (3)"
+        )
+    if cfg.sharing_percent is not None and not 0.0 <= float(cfg.sharing_percent) <= 100.0:
+        raise LearningError(
+            f"sharing {cfg.sharing_percent} % is outside 0-100 %; give a percentage in 0..100"
+        )
+    for p in cfg.sweep_percents or []:
+        if not 0.0 <= float(p) <= 100.0:
+            raise LearningError(f"sweep sharing {p} % is outside 0-100 %; use values in 0..100")
+    if cfg.approach == "partial" and not cfg.sweep and cfg.sharing_percent is None:
+        raise LearningError("approach partial without sweep needs sharing_percent = 0..100")
+    if cfg.tolerance < 0:
+        raise LearningError(f"tolerance must be >= 0 accuracy points, got {cfg.tolerance}")
+    for b in cfg.baselines:
+        if b not in BASELINES:
+            raise LearningError(f"unknown baseline {b!r}; use any of: {', '.join(BASELINES)}")
+    if cfg.approach == "partial" and cfg.sweep and "no-sharing" not in cfg.baselines:
+        raise LearningError("the sharing sweep compares against the no-sharing baseline; "
+                            "add 'no-sharing' to baselines or set sweep = false")
+    from learning.network import COMBINERS
+
+    if cfg.combiner not in COMBINERS:
+        raise LearningError(
+            f"unknown combiner {cfg.combiner!r}; use one of: {', '.join(COMBINERS)}"
+        )
+    positive = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "new_maps": cfg.new_maps,
+                "clone_blocks": cfg.clone_blocks}
+    for k, v in positive.items():
+        if int(v) < 1:
+            raise LearningError(f"{k} must be >= 1, got {v}")
+    if cfg.base_epochs is not None and cfg.base_epochs < 1:
+        raise LearningError(f"base_epochs must be >= 1, got {cfg.base_epochs}")
+    for k in ("train_per_class", "test_per_class"):
+        v = getattr(cfg, k)
+        if v is not None and v < 2:
+            raise LearningError(f"{k} must be >= 2 images per class, got {v}")
+    if cfg.lr <= 0 or cfg.width <= 0:
+        raise LearningError("lr and width must be > 0")
+    if cfg.optimizer not in ("sgd", "adam"):
+        raise LearningError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adam")
+    if not 0.0 < cfg.val_fraction < 1.0:
+        raise LearningError(f"val_fraction must be in (0, 1), got {cfg.val_fraction}")
+    if cfg.device not in ("cpu", "cuda", "auto"):
+        raise LearningError(f"unknown device {cfg.device!r}; use cpu, cuda or auto")
+    if cfg.threads is not None and cfg.threads < 1:
+        raise LearningError(f"threads must be >= 1, got {cfg.threads}")
+    if cfg.data_root is not None and not Path(cfg.data_root).is_dir():
+        raise LearningError(
+            f"data root {cfg.data_root!r} does not exist; pass an existing --data-root"
+        )

@@ -1,0 +1,614 @@
+"""Incremental learning with partial network sharing (Sarwar, Ankit, Roy, IEEE Access 2019).
+
+:func:`run_experiment` learns a task sequence (class splits of one dataset) and evaluates:
+
+- the chosen approach (1 ``widen``: new last-conv maps + output neurons; 2 ``clone``: clone the
+  final block(s) as a branch on a frozen trunk; 3 ``partial``: share the first blocks holding a
+  given share of the parameters, optionally picked by a sweep on task 1),
+- the no-sharing baseline (clone the whole previous network, fine-tune all of it),
+- joint training on all classes at once.
+
+Work is split into stages (base network, one branch per task and method, sweep points, joint);
+after each stage an atomic checkpoint is written, and a rerun resumes from it with identical
+results (each stage is seeded from the experiment seed and its label alone).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from learning.config import ExperimentConfig
+from learning.data import ImageDataset, TaskData, load_dataset, make_tasks
+from learning.errors import LearningError
+from learning.models import (
+    BlockNet,
+    ConvStack,
+    Head,
+    build_model,
+    count_trainable,
+    freeze,
+    sharing_point_for_percent,
+    sharing_points,
+)
+from learning.network import (
+    CloneBranch,
+    UpdatedNetwork,
+    base_branch,
+    fit_temperature,
+    make_clone_branch,
+    make_widen_branch,
+    own_params,
+    trunk_acts,
+)
+from learning.results import BranchInfo, MethodResult, Results, SweepPoint, write_results
+from learning.training import (
+    accuracy_pct,
+    batched,
+    module_digest,
+    stage_seed,
+    tensor_digest,
+    topk_pct,
+    train_model,
+)
+
+CHECKPOINT_FORMAT = "pns-hwcost-incremental-v1"
+SHARING = "sharing"
+NO_SHARING = "no-sharing"
+JOINT = "joint"
+
+
+# ----------------------------------------------------------------------------------------------
+# Checkpoint
+# ----------------------------------------------------------------------------------------------
+
+
+class Checkpoint:
+    """Stage states and infos in one file, rewritten atomically after every stage."""
+
+    def __init__(self, path: Path | None, fingerprint: str) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+        self.states: dict[str, dict[str, torch.Tensor]] = {}
+        self.infos: dict[str, dict[str, Any]] = {}
+
+    def load(self) -> None:
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            blob = torch.load(self.path, map_location="cpu", weights_only=True)
+            if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
+                raise ValueError("not a pns-hwcost incremental checkpoint")
+            stages = blob["stages"]
+            states = {k: dict(v["state"]) for k, v in stages.items()}
+            infos = {k: json.loads(v["info"]) for k, v in stages.items()}
+            fp = blob["fingerprint"]
+        except Exception as e:  # noqa: BLE001 - any failure to read means a bad file
+            raise LearningError(
+                f"checkpoint {self.path} is corrupted ({type(e).__name__}); delete it or rerun "
+                "with --fresh"
+            ) from None
+        if fp != self.fingerprint:
+            raise LearningError(
+                f"checkpoint {self.path} was made with a different config; rerun with --fresh "
+                "or another --output-dir"
+            )
+        self.states, self.infos = states, infos
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        blob = {
+            "format": CHECKPOINT_FORMAT,
+            "fingerprint": self.fingerprint,
+            "stages": {
+                k: {"state": self.states[k], "info": json.dumps(self.infos[k])}
+                for k in self.infos
+            },
+        }
+        tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
+        try:
+            torch.save(blob, tmp)
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+# ----------------------------------------------------------------------------------------------
+# Experiment
+# ----------------------------------------------------------------------------------------------
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise LearningError("device cuda requested but no CUDA GPU is visible; use --device cpu")
+    return torch.device(name)
+
+
+def default_output_dir(cfg: ExperimentConfig) -> Path:
+    return Path("reports") / "learning" / cfg.name
+
+
+class Experiment:
+    """State of one run: data, base network, trained stages, checkpoint."""
+
+    def __init__(
+        self, cfg: ExperimentConfig, *, progress: bool = True, resume: bool = True,
+        checkpoint: bool = True, on_stage: Callable[[str], None] | None = None,
+        dataset: ImageDataset | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.progress = progress
+        self.on_stage = on_stage
+        self.device = resolve_device(cfg.device)
+        self.ds = dataset if dataset is not None else load_dataset(
+            cfg.dataset, cfg.data_root, cfg.data_path, cfg.image_size, cfg.channels
+        )
+        self.tasks, self.guard = make_tasks(
+            self.ds, cfg.splits, cfg.class_order, cfg.val_fraction, cfg.train_per_class,
+            cfg.test_per_class, cfg.seed,
+        )
+        self.out_dir = Path(cfg.output_dir) if cfg.output_dir else default_output_dir(cfg)
+        ck_path = self.out_dir / "checkpoint.pt" if checkpoint else None
+        self.ckpt = Checkpoint(ck_path, cfg.fingerprint())
+        # Validate model-dependent settings before anything is trained or written.
+        probe = build_model(cfg.model, cfg.splits[0], self.ds.in_channels, self.ds.image_size,
+                            cfg.width)
+        n_blocks = len(probe.blocks)
+        if cfg.approach == "clone" and cfg.clone_blocks > n_blocks:
+            raise LearningError(
+                f"clone_blocks {cfg.clone_blocks} exceeds the {n_blocks} blocks of {cfg.model}"
+            )
+        if cfg.approach == "widen" and (
+            n_blocks < 2 or not isinstance(probe.blocks[-2], ConvStack)
+            or not isinstance(probe.blocks[-1], Head)
+        ):
+            raise LearningError(
+                f"approach widen (1) needs lenet or mlpconv, not {cfg.model}; use clone or partial"
+            )
+        if resume:
+            self.ckpt.load()
+        self.from_disk = set(self.ckpt.infos)
+        self.resumed: list[str] = []
+        self.base: BlockNet | None = None
+        # (branch index -> {task j -> digest}) recorded when each branch of a method was made
+        self.logit_digests: dict[str, dict[int, dict[int, str]]] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def new_model(self, num_classes: int, label: str) -> BlockNet:
+        torch.manual_seed(stage_seed(self.cfg.seed, label + "/init"))
+        return build_model(
+            self.cfg.model, num_classes, self.ds.in_channels, self.ds.image_size, self.cfg.width
+        ).to(self.device)
+
+    def _run_stage(
+        self, label: str, module: nn.Module, train: Callable[[nn.Module], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Load ``label`` from the checkpoint into ``module``, or train it and checkpoint."""
+        if label in self.ckpt.infos:
+            state = {k: v.to(self.device) for k, v in self.ckpt.states[label].items()}
+            module.load_state_dict(state)
+            module.eval()
+            if label in self.from_disk and label not in self.resumed:
+                self.resumed.append(label)
+            return self.ckpt.infos[label]
+        info = train(module)
+        module.eval()
+        self.ckpt.states[label] = {k: v.detach().cpu().clone() for k, v in
+                                   module.state_dict().items()}
+        self.ckpt.infos[label] = info
+        self.ckpt.save()
+        if self.on_stage is not None:
+            self.on_stage(label)
+        return info
+
+    def _fit(
+        self, label: str, task: TaskData, modules: nn.Module,
+        forward: Callable[[torch.Tensor], torch.Tensor], epochs: int,
+    ) -> dict[str, Any]:
+        """Train on ``task`` (only its data is reachable), calibrate on its validation split."""
+        cfg = self.cfg
+        ids = task.member_ids if isinstance(task, _JointTask) else [task.index]
+        with self.guard.learning(ids):
+            x, y = task.train()
+            assert set(np.unique(y).tolist()) <= set(task.classes), "foreign labels in task data"
+            stats = train_model(
+                forward, modules, x, task.local(y), epochs=epochs, batch_size=cfg.batch_size,
+                lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                optimizer=cfg.optimizer, use_augment=cfg.augment,
+                seed=stage_seed(cfg.seed, label), device=self.device,
+                desc=label, progress=self.progress,
+            )
+            xv, yv = task.val()
+            (val_logits,) = batched(forward, xv, device=self.device)
+        yl = torch.as_tensor(task.local(yv))
+        return {
+            "temperature": fit_temperature(val_logits, yl),
+            "val_acc_pct": accuracy_pct(val_logits.argmax(1), yl),
+            "train_time_s": stats.train_time_s,
+            "epochs": stats.epochs,
+            "train_images": int(task.num_train),
+            "final_loss": stats.final_loss,
+        }
+
+    def branch_forward(self, branch: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+        base = self.base
+        assert base is not None
+
+        def fwd(x: torch.Tensor) -> torch.Tensor:
+            return branch(trunk_acts(base, x, branch.needs()))
+
+        return fwd
+
+    def test_logits(self, branch: nn.Module, task: TaskData) -> torch.Tensor:
+        (lg,) = batched(self.branch_forward(branch), task.x_test, device=self.device)
+        return lg
+
+    # -- stages ----------------------------------------------------------------------------
+
+    def train_base(self) -> dict[str, Any]:
+        t0 = self.tasks[0]
+        base = self.new_model(len(t0.classes), "base")
+        info = self._run_stage(
+            "base", base, lambda m: self._fit("base", t0, m, m, self.cfg.epochs_base)
+        )
+        self.base = freeze(base)
+        self.base_digest = module_digest(base)
+        return info
+
+    def train_clone(
+        self, label: str, task: TaskData, share_k: int, source: BlockNet | CloneBranch,
+        epochs: int,
+    ) -> tuple[CloneBranch, dict[str, Any]]:
+        assert self.base is not None
+        br = make_clone_branch(source, self.base, share_k, len(task.classes),
+                               seed=stage_seed(self.cfg.seed, label + "/init")).to(self.device)
+        info = self._run_stage(
+            label, br, lambda m: self._fit(label, task, m, self.branch_forward(m), epochs)
+        )
+        return freeze(br), info
+
+    def train_widen(self, label: str, task: TaskData) -> tuple[nn.Module, dict[str, Any]]:
+        assert self.base is not None
+        br = make_widen_branch(self.base, self.cfg.new_maps, len(task.classes),
+                               seed=stage_seed(self.cfg.seed, label + "/init")).to(self.device)
+        info = self._run_stage(
+            label, br, lambda m: self._fit(label, task, m, self.branch_forward(m),
+                                           self.cfg.epochs)
+        )
+        return freeze(br), info
+
+    def train_joint(self) -> tuple[BlockNet, dict[str, Any]]:
+        classes = [c for t in self.tasks for c in t.classes]
+        net = self.new_model(len(classes), "joint")
+        joint_task = _JointTask(self.tasks, classes)
+
+        info = self._run_stage(
+            "joint", net, lambda m: self._fit("joint", joint_task, m, m, self.cfg.epochs_base)
+        )
+        return freeze(net), info
+
+    # -- checks ----------------------------------------------------------------------------
+
+    def record_and_check(self, method: str, branches: list[nn.Module], digests: list[str]) -> None:
+        """After a new branch: every older branch's logits on its old tasks' test data and its
+        parameters must be bit-identical to when it was made."""
+        rec = self.logit_digests.setdefault(method, {})
+        assert self.base is not None
+        if module_digest(self.base) != self.base_digest:
+            raise RuntimeError(f"{method}: the frozen base network changed while learning")
+        for b, br in enumerate(branches):
+            now = module_digest(br)
+            if b < len(digests) and digests[b] != now:
+                raise RuntimeError(f"{method}: branch {b} parameters changed after a later task")
+            for j in range(b + 1):
+                d = tensor_digest(self.test_logits(br, self.tasks[j]))
+                prev = rec.setdefault(b, {}).setdefault(j, d)
+                if prev != d:
+                    raise RuntimeError(
+                        f"{method}: branch {b} logits on task {j} test data changed after a "
+                        "later task (old branches must never be modified)"
+                    )
+
+    # -- evaluation ------------------------------------------------------------------------
+
+    def evaluate_updated(
+        self, method: str, net: UpdatedNetwork, infos: list[BranchInfo]
+    ) -> MethodResult:
+        n = len(self.tasks)
+        logits = [net_logits for net_logits in (
+            batched(lambda x: net.branch_logits(x), t.x_test, device=self.device)
+            for t in self.tasks
+        )]  # logits[j][b]: branch b on task j test data
+        identical = True
+        rec = self.logit_digests.get(method, {})
+        for b in range(n):
+            for j in range(b + 1):
+                if rec.get(b, {}).get(j) not in (None, tensor_digest(logits[j][b])):
+                    identical = False
+        matrix: list[list[float | None]] = []
+        for t in range(n):
+            row: list[float | None] = []
+            for j in range(n):
+                if j > t:
+                    row.append(None)
+                    continue
+                k = t + 1
+                num = max(max(c) for c in net.classes[:k]) + 1
+                s = net.combiner(logits[j][:k], net.temperatures[:k], net.classes[:k], num)
+                row.append(accuracy_pct(s.argmax(1), self.tasks[j].y_test))
+            matrix.append(row)
+        all_scores, all_y = [], []
+        num = max(max(c) for c in net.classes) + 1
+        for j in range(n):
+            all_scores.append(net.combiner(logits[j], net.temperatures, net.classes, num))
+            all_y.append(torch.as_tensor(self.tasks[j].y_test))
+        scores, y = torch.cat(all_scores), torch.cat(all_y)
+        for b, info in enumerate(infos):
+            lt = logits[b][b]
+            info.test_acc_task_aware_pct = accuracy_pct(
+                lt.argmax(1), torch.as_tensor(self.tasks[b].local(self.tasks[b].y_test))
+            )
+        aware = [b.test_acc_task_aware_pct for b in infos]
+        return _method_result(method, matrix, scores, y, infos, identical, aware)
+
+    def evaluate_joint(self, net: BlockNet, info: BranchInfo) -> MethodResult:
+        classes = [c for t in self.tasks for c in t.classes]
+        per_task, all_s, all_y = [], [], []
+        for t in self.tasks:
+            (lg,) = batched(net, t.x_test, device=self.device)
+            s = torch.full((lg.shape[0], max(classes) + 1), -1.0, dtype=torch.float64)
+            s[:, classes] = torch.softmax(lg.double(), 1)
+            per_task.append(accuracy_pct(s.argmax(1), t.y_test))
+            all_s.append(s)
+            all_y.append(torch.as_tensor(t.y_test))
+        scores, y = torch.cat(all_s), torch.cat(all_y)
+        info.test_acc_task_aware_pct = accuracy_pct(scores.argmax(1), y)
+        n = len(self.tasks)
+        matrix: list[list[float | None]] = [[None] * n for _ in range(n - 1)] + [per_task]
+        aware = []
+        for j, t in enumerate(self.tasks):
+            lg = all_s[j][:, t.classes]
+            aware.append(accuracy_pct(lg.argmax(1), torch.as_tensor(t.local(t.y_test))))
+        return _method_result(JOINT, matrix, scores, y, [info], None, aware)
+
+    # -- whole run -------------------------------------------------------------------------
+
+    def run(self) -> Results:
+        t_start = time.perf_counter()
+        cfg = self.cfg
+        base_info = self.train_base()
+        base = self.base
+        assert base is not None
+        n_blocks = len(base.blocks)
+        sp = dict(sharing_points(base))
+        base_total = count_trainable(base)
+        tasks = self.tasks
+
+        def info_of(method: str, t: int, kind: str, label: str, br: nn.Module | None,
+                    share_k: int, raw: dict[str, Any]) -> BranchInfo:
+            if br is None:  # the base network as task-0 branch
+                trained = network = base_total
+                shared_params = 0
+                digest = module_digest(base)
+            else:
+                trained = own_params(br)
+                shared_params = sum(count_trainable(b) for b in base.blocks[:share_k])
+                if kind == "widen":
+                    shared_params = sum(count_trainable(b) for b in base.blocks[:n_blocks - 1])
+                network = shared_params + trained
+                digest = module_digest(br)
+            return BranchInfo(
+                method=method, task=t, classes=list(tasks[t].classes), kind=kind, label=label,
+                share_k=share_k, sharing_point_pct=sp.get(share_k, 0.0),
+                shared_pct=100.0 * shared_params / network, trained_params=trained,
+                network_params=network, temperature=raw["temperature"],
+                val_acc_pct=raw["val_acc_pct"], test_acc_task_aware_pct=float("nan"),
+                train_time_s=raw["train_time_s"], epochs=raw["epochs"],
+                train_images=raw["train_images"], param_digest=digest,
+            )
+
+        methods: list[MethodResult] = []
+        sweep: list[SweepPoint] = []
+        chosen_k: int | None = None
+
+        # ---- no-sharing baseline (also the sweep's 0 % point) ----
+        ns_branches: list[nn.Module] = []
+        ns_infos: list[BranchInfo] = []
+        if "no-sharing" in cfg.baselines:
+            full0 = CloneBranch(0, list(base.blocks))
+            ns_branches.append(full0)
+            ns_infos.append(info_of(NO_SHARING, 0, "base", "base", None, 0, base_info))
+            digests = [module_digest(full0)]
+            self.record_and_check(NO_SHARING, ns_branches, digests)
+            for t in range(1, len(tasks)):
+                label = "clone-t1-k0" if t == 1 else f"noshare-t{t}"
+                src: BlockNet | CloneBranch = base if t == 1 else ns_branches[-1]
+                br, raw = self.train_clone(label, tasks[t], 0, src, cfg.epochs_base)
+                ns_branches.append(br)
+                ns_infos.append(info_of(NO_SHARING, t, "clone", label, br, 0, raw))
+                self.record_and_check(NO_SHARING, ns_branches, digests)
+                digests.append(module_digest(br))
+
+        # ---- the chosen approach ----
+        sh_branches: list[nn.Module] = [base_branch(base)]
+        sh_infos = [info_of(SHARING, 0, "base", "base", None, n_blocks - 1, base_info)]
+        sh_infos[0].share_k = 0
+        sh_infos[0].sharing_point_pct = 0.0
+        digests = [module_digest(sh_branches[0])]
+        self.record_and_check(SHARING, sh_branches, digests)
+        if cfg.approach == "clone":
+            chosen_k = n_blocks - cfg.clone_blocks
+        elif cfg.approach == "partial" and not cfg.sweep:
+            chosen_k = sharing_point_for_percent(base, float(cfg.sharing_percent or 0.0))[0]
+        elif cfg.approach == "partial":
+            if cfg.sweep_percents is None:
+                ks = [k for k, _ in sharing_points(base)]
+            else:
+                ks = sorted({0} | {sharing_point_for_percent(base, float(p))[0]
+                                   for p in cfg.sweep_percents})
+            pts: dict[int, tuple[nn.Module, dict[str, Any], str]] = {}
+            for k in ks:
+                label = f"clone-t1-k{k}"
+                epochs = cfg.epochs_base if k == 0 else cfg.epochs
+                br, raw = self.train_clone(label, tasks[1], k, base, epochs)
+                pts[k] = (br, raw, label)
+            ref = pts[0][1]["val_acc_pct"]
+            ok = [k for k in ks if pts[k][1]["val_acc_pct"] >= ref - cfg.tolerance]
+            chosen_k = max(ok)
+            for k in ks:
+                br, raw, label = pts[k]
+                bi = info_of(SHARING, 1, "clone", label, br, k, raw)
+                test_acc = accuracy_pct(self.test_logits(br, tasks[1]).argmax(1),
+                                        tasks[1].local(tasks[1].y_test))
+                sweep.append(SweepPoint(
+                    share_k=k, sharing_point_pct=bi.sharing_point_pct, shared_pct=bi.shared_pct,
+                    trained_params=bi.trained_params, val_acc_pct=raw["val_acc_pct"],
+                    test_acc_pct=test_acc, train_time_s=raw["train_time_s"],
+                    chosen=(k == chosen_k),
+                ))
+        for t in range(1, len(tasks)):
+            if cfg.approach == "widen":
+                label = f"widen-t{t}-m{cfg.new_maps}"
+                br, raw = self.train_widen(label, tasks[t])
+                kind, k = "widen", n_blocks - 2
+            else:
+                assert chosen_k is not None
+                label = f"clone-t{t}-k{chosen_k}"
+                epochs = cfg.epochs_base if chosen_k == 0 else cfg.epochs
+                br, raw = self.train_clone(label, tasks[t], chosen_k, base, epochs)
+                kind, k = "clone", chosen_k
+            sh_branches.append(br)
+            sh_infos.append(info_of(SHARING, t, kind, label, br, k, raw))
+            self.record_and_check(SHARING, sh_branches, digests)
+            digests.append(module_digest(br))
+
+        sh_net = UpdatedNetwork(base, cfg.combiner)
+        for br, bi in zip(sh_branches, sh_infos, strict=True):
+            sh_net.add_branch(br, tasks[bi.task].classes, bi.temperature)
+        methods.append(self.evaluate_updated(SHARING, sh_net, sh_infos))
+        if ns_branches:
+            ns_net = UpdatedNetwork(base, cfg.combiner)
+            for br, bi in zip(ns_branches, ns_infos, strict=True):
+                ns_net.add_branch(br, tasks[bi.task].classes, bi.temperature)
+            methods.append(self.evaluate_updated(NO_SHARING, ns_net, ns_infos))
+        if "joint" in cfg.baselines:
+            jnet, jraw = self.train_joint()
+            ji = BranchInfo(
+                method=JOINT, task=0, classes=[c for t in tasks for c in t.classes],
+                kind="joint", label="joint", share_k=0, sharing_point_pct=0.0, shared_pct=0.0,
+                trained_params=count_trainable(jnet), network_params=count_trainable(jnet),
+                temperature=jraw["temperature"], val_acc_pct=jraw["val_acc_pct"],
+                test_acc_task_aware_pct=float("nan"), train_time_s=jraw["train_time_s"],
+                epochs=jraw["epochs"], train_images=jraw["train_images"],
+                param_digest=module_digest(jnet),
+            )
+            methods.append(self.evaluate_joint(jnet, ji))
+
+        return Results(
+            name=cfg.name,
+            config=dataclasses.asdict(cfg),
+            dataset={
+                "name": self.ds.name, "source": self.ds.source,
+                "num_classes": self.ds.num_classes,
+                "image_shape": list(self.ds.x_train.shape[1:]),
+                "train_images_per_task": [t.num_train for t in tasks],
+                "val_images_per_task": [t.num_val for t in tasks],
+                "test_images_per_task": [int(t.y_test.size) for t in tasks],
+            },
+            tasks=[list(t.classes) for t in tasks],
+            methods=methods,
+            sweep=sweep,
+            chosen_share_k=chosen_k if cfg.approach != "widen" else None,
+            chosen_sharing_point_pct=sp.get(chosen_k) if chosen_k is not None else None,
+            tolerance_pct=cfg.tolerance,
+            wall_time_s=time.perf_counter() - t_start,
+            resumed_stages=list(self.resumed),
+            environment={
+                "torch": torch.__version__, "device": str(self.device),
+                "threads": torch.get_num_threads(),
+            },
+        )
+
+
+class _JointTask(TaskData):
+    """All tasks' training data at once (joint-training baseline only)."""
+
+    def __init__(self, tasks: list[TaskData], classes: list[int]) -> None:
+        self._tasks = tasks
+        self.member_ids = [t.index for t in tasks]
+        self.index = -1
+        self.classes = classes
+        self.guard = tasks[0].guard
+        self.x_test = np.concatenate([t.x_test for t in tasks])
+        self.y_test = np.concatenate([t.y_test for t in tasks])
+
+    def train(self) -> tuple[np.ndarray, np.ndarray]:
+        parts = [t.train() for t in self._tasks]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def val(self) -> tuple[np.ndarray, np.ndarray]:
+        parts = [t.val() for t in self._tasks]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    @property
+    def num_train(self) -> int:
+        return sum(t.num_train for t in self._tasks)
+
+    @property
+    def num_val(self) -> int:
+        return sum(t.num_val for t in self._tasks)
+
+
+def _method_result(
+    method: str, matrix: list[list[float | None]], scores: torch.Tensor, y: torch.Tensor,
+    infos: list[BranchInfo], identical: bool | None, aware: list[float],
+) -> MethodResult:
+    n = len(matrix)
+    final = [float(a) for a in matrix[-1]]  # type: ignore[arg-type]
+    forgetting = []
+    for j in range(n - 1):
+        earlier = [matrix[t][j] for t in range(j, n - 1) if matrix[t][j] is not None]
+        forgetting.append(max(earlier) - final[j] if earlier else 0.0)  # type: ignore[type-var]
+    num_classes = int((scores >= 0).any(0).sum())
+    return MethodResult(
+        method=method, accuracy_matrix_pct=matrix, final_task_acc_pct=final,
+        task_aware_acc_pct=aware, top1_pct=accuracy_pct(scores.argmax(1), y),
+        top5_pct=topk_pct(scores, y, 5) if num_classes >= 10 else None,
+        forgetting_pct=forgetting,
+        avg_forgetting_pct=float(np.mean(forgetting)) if forgetting else 0.0,
+        trained_params=sum(b.trained_params for b in infos if b.task > 0 or method == JOINT),
+        train_time_s=sum(b.train_time_s for b in infos),
+        branches=infos, old_logits_identical=identical,
+    )
+
+
+def run_experiment(
+    cfg: ExperimentConfig, *, progress: bool = True, resume: bool = True,
+    write: bool = True, on_stage: Callable[[str], None] | None = None,
+    dataset: ImageDataset | None = None,
+) -> Results:
+    """Run (or resume) one experiment; with ``write`` keep a checkpoint and write results
+    (JSON + CSV) to the output folder. ``on_stage(label)`` is called after each new stage."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    exp = Experiment(cfg, progress=progress, resume=resume, checkpoint=write, on_stage=on_stage,
+                     dataset=dataset)
+    res = exp.run()
+    if write:
+        write_results(res, exp.out_dir)
+    return res

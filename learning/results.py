@@ -1,0 +1,231 @@
+"""Result records of an incremental-learning experiment, their JSON/CSV files and text tables.
+
+Units are in the field names: ``_pct`` accuracy or share in percent (0..100), ``_s`` seconds,
+``params`` parameter counts (elements).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class BranchInfo:
+    """One task's branch of one method."""
+
+    method: str
+    task: int
+    classes: list[int]
+    kind: str  # base, clone, widen, joint
+    label: str  # training stage that produced it
+    share_k: int  # base blocks shared (frozen trunk) under this branch
+    sharing_point_pct: float  # % of the base network's parameters in its first share_k blocks
+    shared_pct: float  # % of this task's network (shared trunk + branch) that is shared
+    trained_params: int
+    network_params: int  # shared trunk + branch
+    temperature: float  # calibration temperature fitted on this task's validation split
+    val_acc_pct: float  # branch alone on its own task's validation split
+    test_acc_task_aware_pct: float  # branch alone on its own task's test split
+    train_time_s: float
+    epochs: int
+    train_images: int
+    param_digest: str
+
+
+@dataclass
+class SweepPoint:
+    """The new-task branch (task 1) trained at one sharing point."""
+
+    share_k: int
+    sharing_point_pct: float
+    shared_pct: float
+    trained_params: int
+    val_acc_pct: float
+    test_acc_pct: float
+    train_time_s: float
+    chosen: bool = False
+
+
+@dataclass
+class MethodResult:
+    """An updated network (or the jointly trained one) evaluated on all tasks."""
+
+    method: str
+    accuracy_matrix_pct: list[list[float | None]]  # [after learning task t][test data of task j]
+    final_task_acc_pct: list[float]
+    task_aware_acc_pct: list[float]  # each task's branch alone on its own classes (task known)
+    top1_pct: float  # all classes, after the last task
+    top5_pct: float | None  # with >= 10 classes
+    forgetting_pct: list[float]  # per task but the last: best earlier accuracy - final accuracy
+    avg_forgetting_pct: float
+    trained_params: int  # parameters trained over all tasks after the base
+    train_time_s: float
+    branches: list[BranchInfo]
+    old_logits_identical: bool | None  # None for joint training (no increments)
+
+
+@dataclass
+class Results:
+    """Everything :func:`learning.incremental.run_experiment` measured."""
+
+    name: str
+    config: dict[str, Any]
+    dataset: dict[str, Any]
+    tasks: list[list[int]]
+    methods: list[MethodResult]
+    sweep: list[SweepPoint] = field(default_factory=list)
+    chosen_share_k: int | None = None
+    chosen_sharing_point_pct: float | None = None
+    tolerance_pct: float = 1.0
+    wall_time_s: float = 0.0
+    resumed_stages: list[str] = field(default_factory=list)
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    def method(self, name: str) -> MethodResult:
+        for m in self.methods:
+            if m.method == name:
+                return m
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# ----------------------------------------------------------------------------------------------
+# Files
+# ----------------------------------------------------------------------------------------------
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _json_safe(o: Any) -> Any:
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _json_safe(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_json_safe(v) for v in o]
+    return o
+
+
+def results_json(res: Results) -> str:
+    return json.dumps(_json_safe(res.to_dict()), indent=2, sort_keys=False) + "\n"
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def write_results(res: Results, out_dir: Path) -> list[Path]:
+    """results.json, summary.csv, accuracy_matrix.csv, branches.csv, sweep.csv (atomic)."""
+    summary = [{
+        "method": m.method, "top1_pct": m.top1_pct, "top5_pct": m.top5_pct,
+        "avg_forgetting_pct": m.avg_forgetting_pct, "trained_params": m.trained_params,
+        "train_time_s": m.train_time_s, "old_logits_identical": m.old_logits_identical,
+        **{f"task{j}_acc_pct": a for j, a in enumerate(m.final_task_acc_pct)},
+    } for m in res.methods]
+    matrix = [
+        {"method": m.method, "after_task": t, "task": j, "accuracy_pct": a}
+        for m in res.methods for t, row in enumerate(m.accuracy_matrix_pct)
+        for j, a in enumerate(row) if a is not None
+    ]
+    branches = [
+        {k: (" ".join(map(str, v)) if isinstance(v, list) else v)
+         for k, v in dataclasses.asdict(b).items()}
+        for m in res.methods for b in m.branches
+    ]
+    sweep = [dataclasses.asdict(p) for p in res.sweep]
+    files = {
+        "results.json": results_json(res),
+        "summary.csv": _csv(summary),
+        "accuracy_matrix.csv": _csv(matrix),
+        "branches.csv": _csv(branches),
+        "sweep.csv": _csv(sweep),
+    }
+    paths = []
+    for name, text in files.items():
+        p = out_dir / name
+        atomic_write_text(p, text)
+        paths.append(p)
+    return paths
+
+
+# ----------------------------------------------------------------------------------------------
+# Text tables
+# ----------------------------------------------------------------------------------------------
+
+
+def _fmt(v: float | None, nd: int = 1) -> str:
+    return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.{nd}f}"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def format_results(res: Results) -> str:
+    """Accuracy table (with and without sharing), the sharing sweep, the accuracy matrix."""
+    ntask = len(res.tasks)
+    out = [f"## {res.name}: {res.dataset.get('name')} "
+           f"{'+'.join(str(len(c)) for c in res.tasks)}, model {res.config.get('model')}, "
+           f"approach {res.config.get('approach')}"]
+    header = ["method", "shared %", "trained params"] + [f"task {j} %" for j in range(ntask)]
+    header += ["top-1 %", "top-5 %", "forgetting pts", "task-aware mean %", "train s"]
+    rows = []
+    for m in res.methods:
+        inc = [b for b in m.branches if b.task > 0]
+        shared = ", ".join(sorted({f"{b.shared_pct:.1f}" for b in inc})) if inc else "-"
+        rows.append([m.method, shared, str(m.trained_params)]
+                    + [_fmt(a) for a in m.final_task_acc_pct]
+                    + [_fmt(m.top1_pct), _fmt(m.top5_pct), _fmt(m.avg_forgetting_pct, 2),
+                       _fmt(sum(m.task_aware_acc_pct) / len(m.task_aware_acc_pct)),
+                       _fmt(m.train_time_s, 1)])
+    out.append(markdown_table(header, rows))
+    out.append("")
+    out.append("task j %: accuracy on task j's test images over all classes (the branches' "
+               "calibrated probabilities combined); task-aware: each branch on its own classes.")
+    if res.sweep:
+        out.append("")
+        out.append(f"Sharing sweep on task 1 (pick: largest sharing within {res.tolerance_pct} "
+                   "points of no sharing, on the validation split):")
+        out.append(markdown_table(
+            ["blocks shared", "base params shared %", "task net shared %", "trained params",
+             "val acc %", "test acc %", "chosen"],
+            [[str(p.share_k), f"{p.sharing_point_pct:.2f}", f"{p.shared_pct:.2f}",
+              str(p.trained_params), _fmt(p.val_acc_pct), _fmt(p.test_acc_pct),
+              "*" if p.chosen else ""] for p in res.sweep]))
+    for m in res.methods:
+        if m.method == "joint":
+            continue
+        out.append("")
+        out.append(f"Accuracy matrix, {m.method} (row: after learning task t; column: task j), %:")
+        out.append(markdown_table(
+            ["after"] + [f"task {j}" for j in range(ntask)],
+            [[str(t)] + [_fmt(a) for a in row] for t, row in enumerate(m.accuracy_matrix_pct)]))
+    return "\n".join(out)
