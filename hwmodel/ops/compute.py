@@ -70,7 +70,22 @@ def compute_row(job: RowJob) -> dict:
         row.update(r)
         row.update(critical_path_ns=float("nan"), fmax_mhz=float("nan"))
         return row
-    from hwmodel.ops import yosys_path
+    from hwmodel.cells.library import default_liberty_path
+    from hwmodel.ops.gatelevel import gate_level_energy
+    from hwmodel.ops.sta import read_liberty, static_timing
+    from hwmodel.ops.synth import synthesize
 
-    row.update(yosys_path.characterize(spec, u.params, stream, CLOCK_PERIOD_NS))
+    lib_path = default_liberty_path()
+    synth = synthesize(spec, u.params, lib_path, clock_period_ns=CLOCK_PERIOD_NS)
+    liberty = read_liberty(lib_path)
+    timing = static_timing(synth, liberty)
+    energy = gate_level_energy(synth, liberty, stream, u.params)
+    row.update(energy_logic_pj=energy.energy_logic_pj, energy_seq_pj=energy.energy_seq_pj,
+               energy_leakage_pj=energy.energy_leakage_pj, energy_pj=energy.energy_pj,
+               toggles_per_op=energy.toggles_per_op, latency_cycles=energy.latency_cycles,
+               ii_cycles=energy.ii_cycles, vectors=energy.vectors,
+               critical_path_ns=timing.critical_path_ns, fmax_mhz=timing.fmax_mhz,
+               meets_1ghz=timing.meets_1ghz, area_um2=synth.area_um2, cells=synth.cells,
+               mode=f"yosys: mapped netlist, {energy.mode}, Liberty tables at actual slew/load; "
+                    f"STA {timing.mode}")
     return row

@@ -1,0 +1,92 @@
+"""Liberty reading and NLDM static timing of mapped units."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwmodel.ops.sta import LibertyError, Table, read_liberty, static_timing
+from hwmodel.ops.synth import synthesize
+
+from .test_synth import FIXTURE_LIB, project_liberty, unit
+
+
+def test_liberty_units_and_tables() -> None:
+    lib = read_liberty(FIXTURE_LIB)
+    assert lib.voltage_v == pytest.approx(1.1)
+    inv = lib.cell("INV_X1")
+    assert inv.area_um2 == pytest.approx(0.53)
+    assert inv.leakage_nw == pytest.approx(15.0)
+    assert inv.pins["A"].capacitance_ff == pytest.approx(0.7)
+    arc = inv.pins["Y"].timing[0]
+    assert arc.related_pin == "A" and arc.timing_sense == "negative_unate"
+    rise = arc.tables["cell_rise"]
+    # grid points are exact; the centre is the mean of the four corners (bilinear)
+    assert rise.lookup(0.01, 1.0) == pytest.approx(0.019)
+    assert rise.lookup(0.1, 10.0) == pytest.approx(0.1)
+    assert rise.lookup(0.055, 5.5) == pytest.approx(np.mean(rise.values))
+    # internal energy: fF*V^2 = fJ in the file, pJ in the reader
+    power = inv.pins["Y"].power[0].tables["rise_power"]
+    assert power.lookup(0.01, 1.0) == pytest.approx(0.00092e-3)
+    dff = lib.cell("DFFR_X1")
+    assert dff.ff == {"next_state": "D", "clocked_on": "CK", "clear": "R"}
+    assert dff.clock_pin == "CK"
+    # no wire_load group in the fixture: the default energy path's linear wire model is used
+    assert "per fan-out" in lib.wire_load_name
+    assert lib.wire_cap_ff(0) == 0.0
+    assert lib.wire_cap_ff(1) > 0
+    assert lib.wire_cap_ff(4) == pytest.approx(4 * lib.wire_cap_ff(1))
+
+
+def test_table_extrapolates_linearly() -> None:
+    t = Table(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([[0.0, 1.0], [1.0, 2.0]]))
+    assert t.lookup(2.0, 0.0) == pytest.approx(2.0)
+    assert t.lookup(0.0, 3.0) == pytest.approx(3.0)
+
+
+def test_not_a_liberty_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.lib"
+    bad.write_text("module x; endmodule\n")
+    with pytest.raises(LibertyError) as err:
+        read_liberty(bad)
+    assert "\n" not in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def timings():
+    lib = read_liberty(FIXTURE_LIB)
+    out = {}
+    for w in (8, 16):
+        out[w] = static_timing(synthesize(unit("mul_hs"), {"W": w}, FIXTURE_LIB), lib)
+    out["add8"] = static_timing(synthesize(unit("add_hs"), {"W": 8}, FIXTURE_LIB), lib)
+    return out
+
+
+def test_critical_path_is_positive_finite_and_grows_with_width(timings) -> None:
+    t8, t16 = timings[8], timings[16]
+    for t in (t8, t16):
+        assert 0 < t.critical_path_ns < math.inf
+        assert t.fmax_mhz == pytest.approx(1000.0 / t.critical_path_ns)
+        assert t.meets_1ghz == (t.critical_path_ns <= 1.0)
+    assert t16.critical_path_ns > t8.critical_path_ns
+    assert timings["add8"].critical_path_ns < t8.critical_path_ns
+
+
+def test_path_adds_up_from_launch_to_capture(timings) -> None:
+    t = timings[8]
+    assert t.path[0].arc.startswith("CK->Q")
+    assert t.path[-1].arc.startswith("setup")
+    assert sum(s.delay_ns for s in t.path) == pytest.approx(t.critical_path_ns)
+    assert all(s.delay_ns >= 0 for s in t.path)
+    assert len(t.path) > 4  # a multiplier is deeper than a few gates
+
+
+def test_project_library_timing() -> None:
+    lib_path = project_liberty()
+    lib = read_liberty(lib_path)
+    t8 = static_timing(synthesize(unit("mul_hs"), {"W": 8}, lib_path), lib)
+    t16 = static_timing(synthesize(unit("mul_hs"), {"W": 16}, lib_path), lib)
+    assert 0 < t8.critical_path_ns < t16.critical_path_ns < math.inf
