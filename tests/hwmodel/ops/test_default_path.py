@@ -1,0 +1,80 @@
+"""Default energy path on the real RTL units and the committed 45 nm library: the physics checks
+of the op-cost table (issue: per-op delay and switching energy)."""
+
+from __future__ import annotations
+
+import pytest
+
+import rtl
+from hwmodel.ops.cellcosts import default_costs
+from hwmodel.ops.characterize import characterize_default
+from hwmodel.ops.oplib import format_params
+from hwmodel.ops.streams import get_format, make_stream
+from hwmodel.rtlsim import load_unit
+
+pytestmark = pytest.mark.sim
+N = 150
+
+
+def run(unit: str, fmt: str, stream: str = "uniform", latency: int = 1, n: int = N, seed: int = 0):
+    sub = "fp" if unit.startswith("fp") else "int"
+    spec = load_unit(rtl.RTL_DIR / sub / f"{unit}.v")
+    params = format_params(get_format(fmt)) | {"LATENCY": latency}
+    return characterize_default(spec, params, make_stream(stream, fmt, n, seed), default_costs())
+
+
+@pytest.fixture(scope="module")
+def rows() -> dict[str, object]:
+    return {
+        "rca8": run("add_rca", "int8"), "rca16": run("add_rca", "int16"),
+        "rca32": run("add_rca", "int32"),
+        "rca16_sparse": run("add_rca", "int16", "sparse"),
+        "rca16_const": run("add_rca", "int16", "constant"),
+        "booth16": run("mul_booth", "int16"),
+        "fpmul16": run("fp_mul", "fp16"), "fpmul32": run("fp_mul", "fp32"),
+    }
+
+
+def test_constant_stream_has_no_dynamic_logic_energy(rows) -> None:
+    e = rows["rca16_const"].energy
+    assert e.energy_logic_pj == 0.0 and e.toggles_per_op == 0.0
+    assert e.energy_seq_pj > 0 and e.energy_leakage_pj > 0  # clock and leakage remain
+
+
+def test_random_costs_more_than_sparse(rows) -> None:
+    assert rows["rca16"].energy.energy_logic_pj > rows["rca16_sparse"].energy.energy_logic_pj
+
+
+def test_energy_and_area_grow_with_width(rows) -> None:
+    e = [rows[k].energy for k in ("rca8", "rca16", "rca32")]
+    assert e[0].energy_pj < e[1].energy_pj < e[2].energy_pj
+    assert e[0].area_um2 < e[1].area_um2 < e[2].area_um2
+
+
+def test_multiplier_costs_more_than_adder(rows) -> None:
+    assert rows["booth16"].energy.energy_pj > rows["rca16"].energy.energy_pj
+
+
+def test_fp32_multiply_costs_more_than_fp16(rows) -> None:
+    assert rows["fpmul32"].energy.energy_pj > rows["fpmul16"].energy.energy_pj
+
+
+def test_parts_add_up_and_latency_is_measured(rows) -> None:
+    for r in rows.values():
+        e = r.energy
+        assert e.energy_pj == pytest.approx(e.energy_logic_pj + e.energy_seq_pj
+                                            + e.energy_leakage_pj)
+        assert r.latency_cycles == 1 and r.ii_cycles == 1 and r.vectors == N
+
+
+@pytest.mark.parametrize("latency", [0, 2])
+def test_latency_follows_the_parameter(latency: int) -> None:
+    r = run("add_ks", "int8", latency=latency, n=40)
+    assert r.latency_cycles == latency
+    if latency == 0:
+        assert r.energy.energy_seq_pj == 0.0 and r.energy.flops == 0
+
+
+def test_two_runs_are_identical() -> None:
+    a, b = run("mul_array", "int8", n=60, seed=4), run("mul_array", "int8", n=60, seed=4)
+    assert a.energy == b.energy
