@@ -2,8 +2,9 @@
 
 Internal energies are read at the library's reference input slew (``key_figures['ref_slew_ns']``,
 else the second slew index point). A flip-flop's clock pin draws its clock energy every cycle
-(CK rise + CK fall with Q unchanged); when Q also toggles, only the extra energy of the CK->Q arc
-over the plain clock-rise energy is added, so the clock edge is not counted twice.
+(CK rise + CK fall with Q unchanged); when Q also toggles, the CK->Q arc's internal energy is
+added. The library's CK->Q tables already exclude the plain clock-edge energy (see
+``hwmodel.cells.library``), so the clock edge is not counted twice.
 """
 
 from __future__ import annotations
@@ -28,14 +29,7 @@ class LibraryCosts:
 
     def _internal(self, cell: str, out_pin: str, load_ff: float) -> float:
         c = self.lib.cell(cell)
-        e = c.internal_energy_per_toggle_pj(out_pin, self.slew_ns, load_ff)
-        if c.sequential is not None:
-            import numpy as np
-
-            clk_rise = float(np.interp(self.slew_ns, c.sequential.slew_ns,
-                                       c.sequential.clock_rise_energy_pj))
-            e = max(0.0, e - clk_rise)
-        return e
+        return c.internal_energy_per_toggle_pj(out_pin, self.slew_ns, load_ff)
 
     def internal_energy_pj(self, cell: str, out_pin: str, load_ff: float) -> float:
         return self._energy(cell, out_pin, round(load_ff, 4))

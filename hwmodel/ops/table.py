@@ -31,7 +31,7 @@ COLUMNS = [
     "area_um2", "cells", "vectors", "toggles_per_op", "mode", "params", "library", "tools",
     "cache_key",
 ]
-TABLE_VERSION = 1  # bump when the costing method changes, to invalidate cached rows
+TABLE_VERSION = 2  # bump when the costing method changes, to invalidate cached rows
 
 
 @dataclass(frozen=True)
