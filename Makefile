@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup report test sim test-all lint clean
+.PHONY: setup report test sim test-all lint cells ops clean
 
 setup:
 	@bash scripts/setup.sh
@@ -23,6 +23,14 @@ sim: setup
 ## Everything, slow tests included.
 test-all: setup
 	$(PYTEST) -q --sim-full
+
+## Regenerate the 45 nm cell library with ngspice (committed; cached by content hash).
+cells: setup
+	$(PY) -m hwmodel.cells build
+
+## The op-cost table of every RTL unit, both energy paths.
+ops: setup
+	$(PY) -m hwmodel.ops
 
 lint: setup
 	$(PY) -m ruff check .
