@@ -144,10 +144,11 @@ def run(cfg: ReportConfig, *, data_root: str | None = None, progress: bool = Tru
                "test_acc_pct": point.test_acc_pct if point else float("nan"),
                "val_acc_pct": point.val_acc_pct if point else float("nan"),
                "chosen": bool(point.chosen) if point else False,
-               "measured_iteration_s": tr.timing_s["iteration"],
-               "measured_forward_s": tr.timing_s["forward"],
-               "measured_backward_s": tr.timing_s["backward"],
-               "measured_step_s": tr.timing_s["step"],
+               # Medians over the timed iterations: robust to a busy machine.
+               "measured_iteration_s": float(tr.timing_samples["iteration_s"].median()),
+               "measured_forward_s": float(tr.timing_samples["forward_s"].median()),
+               "measured_backward_s": float(tr.timing_samples["backward_s"].median()),
+               "measured_step_s": float(tr.timing_samples["step_s"].median()),
                "memory_access_bytes": float(energy["bytes"].sum()),
                "storage_with_sharing_bytes": float(
                    sto.loc[sto["sharing"] == "with_sharing", "bytes"].sum()),
