@@ -53,7 +53,8 @@ def energy_and_accuracy(sweep: pd.DataFrame, path: Path) -> Path:
     fig, ax = _axes("Computation energy per training iteration vs sharing",
                     "energy (normalized to no sharing)")
     x = sweep["sharing_point_pct"]
-    width = max(1.0, 0.6 * (x.max() - x.min()) / max(1, len(x)))
+    gaps = x.sort_values().diff().dropna()
+    width = max(1.0, 0.6 * float(gaps.min())) if len(gaps) else 5.0
     ax.bar(x, sweep["compute_energy_norm"], width=width, alpha=0.6, label="computation energy")
     ax.set_ylim(0, 1.1)
     ax2 = ax.twinx()
