@@ -181,7 +181,7 @@ def _parser_dir() -> str:
     return tempfile.mkdtemp(prefix="pns-pyverilog-")
 
 
-def _parse_file(path: Path):
+def parse_file(path: Path):
     """pyverilog AST of one file; syntax errors become UnitError naming the file and line."""
     if shutil.which("iverilog") is None:
         raise UnitError("iverilog not found on PATH (pyverilog preprocesses with it); "
@@ -221,7 +221,7 @@ def load_unit(path: str | Path, top: str | None = None) -> UnitSpec:
     path = Path(path).resolve()
     if not path.is_file():
         raise UnitError(f"{path}: no such Verilog file")
-    tree = _parse_file(path)
+    tree = parse_file(path)
     modules = [d for d in tree.description.definitions if isinstance(d, vast.ModuleDef)]
     if not modules:
         raise UnitError(f"{path}: no module found")

@@ -1,5 +1,7 @@
 // rc_pipe: LATENCY-stage register pipeline for a W-bit bus plus its valid bit, built from rc_dffr.
 // LATENCY = 0 is a wire. Used by every unit to implement its LATENCY parameter (II = 1).
+// Internal nets are a 1-bit wire array (not a wide bus driven bit by bit), which Icarus simulates
+// much faster.
 `timescale 1ns/1ps
 module rc_pipe #(parameter W = 8, parameter LATENCY = 1) (
     input  wire         clk,
@@ -15,14 +17,19 @@ module rc_pipe #(parameter W = 8, parameter LATENCY = 1) (
             assign out_valid = in_valid;
             assign q = d;
         end else begin : g_regs
-            wire [W:0] stage [0:LATENCY];
-            assign stage[0] = {in_valid, d};
+            // st[s*(W+1) + i]: bit i of stage s (bit W is the valid bit).
+            wire st [0:(LATENCY+1)*(W+1)-1];
+            for (i = 0; i < W; i = i + 1) begin : g_in
+                assign st[i] = d[i];
+                assign q[i] = st[LATENCY*(W+1) + i];
+            end
+            assign st[W] = in_valid;
+            assign out_valid = st[LATENCY*(W+1) + W];
             for (s = 0; s < LATENCY; s = s + 1) begin : g_stage
                 for (i = 0; i <= W; i = i + 1) begin : g_bit
-                    rc_dffr u_ff (.D(stage[s][i]), .CK(clk), .R(rst), .Q(stage[s+1][i]));
+                    rc_dffr u_ff (.D(st[s*(W+1) + i]), .CK(clk), .R(rst), .Q(st[(s+1)*(W+1) + i]));
                 end
             end
-            assign {out_valid, q} = stage[LATENCY];
         end
     endgenerate
 endmodule

@@ -1,0 +1,1 @@
+"""Bit-exact Python reference models of the RTL units (numpy, vectorised)."""
