@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         units = select(default_op_library(), args.unit, args.fmt)
         paths = list(PATHS) if args.path == "both" else [args.path]
         jobs = make_jobs(units, args.stream or ["uniform"], paths, args.vectors, args.seed)
-        df = build_table(jobs, compute_row, workers=max(1, args.workers))
+        failed: list[str] = []
+        df = build_table(jobs, compute_row, workers=max(1, args.workers), errors=failed)
     except UnitError as exc:
         print(f"python -m hwmodel.ops: error: {exc}", file=sys.stderr)
         return 2
@@ -70,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         with pd.option_context("display.width", 200, "display.max_columns", 30,
                                "display.float_format", "{:.4g}".format):
             print(df[[c for c in SHOWN if c in df.columns]].to_string(index=False))
-    return 0
+    for msg in failed:
+        print(f"python -m hwmodel.ops: error: {msg}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -75,10 +75,28 @@ def store_row(job: RowJob, row: dict) -> None:
     os.replace(tmp, folder / f"{job.key()}.json")
 
 
+def _collect(i: int, result: Callable[[], dict], jobs: list[RowJob], rows: dict[int, dict],
+             errors: list[str] | None) -> None:
+    from hwmodel.rtlsim import UnitError
+
+    try:
+        rows[i] = result()
+    except UnitError as exc:
+        if errors is None:
+            raise
+        job = jobs[i]
+        errors.append(f"{job.op_unit.label} {job.stream} {job.path}: {exc}")
+        return
+    store_row(jobs[i], rows[i])
+
+
 def build_table(jobs: Iterable[RowJob], compute: Callable[[RowJob], dict], workers: int = 2,
-                progress: bool = True) -> pd.DataFrame:
+                progress: bool = True, errors: list[str] | None = None) -> pd.DataFrame:
     """Rows for ``jobs``: from the cache when the inputs are unchanged, else computed by
-    ``compute`` (a picklable function) in ``workers`` processes."""
+    ``compute`` (a picklable function) in ``workers`` processes.
+
+    With an ``errors`` list, a row whose characterization fails (UnitError) is left out and its
+    one-line message appended there; without one, the first failure is raised."""
     jobs = list(jobs)
     rows: dict[int, dict] = {}
     todo = []
@@ -96,15 +114,13 @@ def build_table(jobs: Iterable[RowJob], compute: Callable[[RowJob], dict], worke
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 futures = {i: pool.submit(compute, jobs[i]) for i in todo}
                 for i, fut in futures.items():
-                    rows[i] = fut.result()
-                    store_row(jobs[i], rows[i])
+                    _collect(i, fut.result, jobs, rows, errors)
                     bar.update()
         else:
             for i in todo:
-                rows[i] = compute(jobs[i])
-                store_row(jobs[i], rows[i])
+                _collect(i, lambda i=i: compute(jobs[i]), jobs, rows, errors)
                 bar.update()
         bar.close()
-    df = pd.DataFrame([rows[i] for i in range(len(jobs))])
+    df = pd.DataFrame([rows[i] for i in range(len(jobs)) if i in rows])
     return df.reindex(columns=[c for c in COLUMNS if c in df.columns] +
                       [c for c in df.columns if c not in COLUMNS])
