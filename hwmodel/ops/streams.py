@@ -60,20 +60,14 @@ def get_format(name: str) -> NumberFormat:
 
 
 def float_to_bits(values: np.ndarray, fmt: NumberFormat) -> np.ndarray:
-    """Round float values to ``fmt`` (round-to-nearest-even) and return the bit patterns."""
-    x = np.asarray(values, dtype=np.float64)
-    if fmt.name == "fp32":
-        return x.astype(np.float32).view(np.uint32).astype(np.uint64)
-    if fmt.name == "fp16":
-        with np.errstate(over="ignore"):
-            return x.astype(np.float16).view(np.uint16).astype(np.uint64)
-    if fmt.name == "bf16":
-        # fp32 first, then RNE to the upper 16 bits (NaNs kept quiet).
-        u = x.astype(np.float32).view(np.uint32).astype(np.uint64)
-        rounded = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
-        nan = np.isnan(x)
-        return np.where(nan, np.uint64(0x7FC0), rounded & 0xFFFF).astype(np.uint64)
-    raise UnitError(f"format {fmt.name} is not a floating-point format")
+    """Round float values to ``fmt`` (one round-to-nearest-even from float64, gradual underflow,
+    canonical quiet NaN) and return the bit patterns: the RTL's own reference rounding,
+    :func:`rtl.model.fp_ref.round_to_format`."""
+    if fmt.kind != "float":
+        raise UnitError(f"format {fmt.name} is not a floating-point format")
+    from rtl.model.fp_ref import round_to_format
+
+    return round_to_format(np.asarray(values, dtype=np.float64), fmt.name)
 
 
 def int_to_bits(values: np.ndarray, fmt: NumberFormat) -> np.ndarray:
