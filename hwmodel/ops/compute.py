@@ -7,7 +7,6 @@ static timing (``hwmodel.ops.synth``, ``sta``, ``gatelevel``).
 
 from __future__ import annotations
 
-import importlib.util
 import platform
 import shutil
 import subprocess
@@ -23,8 +22,7 @@ from hwmodel.ops.streams import make_stream
 from hwmodel.ops.table import RowJob
 from hwmodel.rtlsim import load_unit
 
-PATHS: tuple[str, ...] = ("default",) + (
-    ("yosys",) if importlib.util.find_spec("hwmodel.ops.gatelevel") else ())
+PATHS: tuple[str, ...] = ("default", "yosys")
 CLOCK_PERIOD_NS = 1.0  # the paper's 1 GHz
 
 

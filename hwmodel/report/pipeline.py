@@ -38,11 +38,6 @@ class ReportData:
     timings_s: dict = field(default_factory=dict)
 
 
-def _frozen_names(net, k: int) -> set[str]:
-    return {f"blocks.{i}.{n}" for i, b in enumerate(net.blocks) if i < k
-            for n, _ in b.named_parameters()}
-
-
 def trace_sharing_points(res, cfg: ReportConfig, iterations: int, progress: bool = True,
                          ) -> dict[int, object]:
     """Trace one training iteration of the task-1 network at every swept sharing point."""
@@ -65,10 +60,9 @@ def trace_sharing_points(res, cfg: ReportConfig, iterations: int, progress: bool
     for k in tqdm(ks, desc="tracing sharing points", unit="point", disable=not progress):
         torch.manual_seed(lc["seed"])
         net = build_model(lc["model"], n_new, c, h, lc["width"])
-        freeze_prefix(net, k)
-        frozen = _frozen_names(net, k)
+        freeze_prefix(net, k)  # requires_grad off, eval-mode BatchNorm, no-grad forward
         out[k] = trace_training(
-            net, (c, h, h), lc["batch_size"], optimizer=_optimizer_name(lc), frozen=frozen,
+            net, (c, h, h), lc["batch_size"], optimizer=_optimizer_name(lc), frozen=None,
             iterations=iterations, seed=lc["seed"],
             branch_of=lambda layer, k=k: "shared" if _block_of(layer) < k else "task1")
     return out
