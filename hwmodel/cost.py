@@ -71,7 +71,9 @@ class Accelerator:
 
     mac_units: int = 256
     clock_mhz_max: float = 1000.0  # the paper's 1 GHz
-    dram_gb_per_s: float = 25.6  # one DDR4-3200 channel (JEDEC JESD79-4: 3200 MT/s x 8 bytes)
+    # One DDR3-1600 channel (JEDEC JESD79-3: 1600 MT/s x 8 bytes), matching the default DRAM
+    # energy (hwmodel.dram "ddr3").
+    dram_gb_per_s: float = 12.8
 
     def clock_mhz(self, costs: OpCosts) -> float:
         """Clock: the MAC's fmax from its critical path, capped at ``clock_mhz_max``."""
