@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="approach 3: share this %% of parameters (turns the sweep off)")
     p.add_argument("--tolerance", type=float, help="sweep: accuracy points allowed below no "
                    "sharing (default 1)")
+    p.add_argument("--combiner", help="combination rule: max-softmax (paper), temperature, "
+                   "energy, mahalanobis (default); every rule is also evaluated in a table")
     p.add_argument("--epochs", type=int)
     p.add_argument("--base-epochs", type=int)
     p.add_argument("--batch-size", type=int)
@@ -43,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="cpu, cuda or auto")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--workers", type=int, help="train the sharing sweep's points in N parallel "
+                   "processes (threads // N torch threads each)")
+    p.add_argument("--trunk-cache-mb", type=float, dest="trunk_cache_mb",
+                   help="in-memory bound of the frozen-trunk output cache, MiB (default 2048; "
+                   "larger caches go to a disk memmap)")
     p.add_argument("--output-dir", help="results and checkpoint folder "
                    "(default reports/learning/<config name>)")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
@@ -64,9 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {
         k: getattr(args, k) for k in (
             "dataset", "data_root", "data_path", "splits", "model", "width", "approach",
-            "new_maps", "clone_blocks", "sharing_percent", "tolerance", "epochs", "base_epochs",
+            "new_maps", "clone_blocks", "sharing_percent", "tolerance", "combiner", "epochs",
+            "base_epochs",
             "batch_size", "lr", "train_per_class", "test_per_class", "seed", "device", "threads",
-            "output_dir",
+            "workers", "trunk_cache_mb", "output_dir",
         )
     }
     if args.sharing_percent is not None:

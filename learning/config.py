@@ -53,7 +53,7 @@ class ExperimentConfig:
     sweep: bool = True  # approach 3: sweep sharing points on task 1 and pick one
     sweep_percents: list[float] | None = None  # None: every sharing point of the model
     tolerance: float = 1.0  # accuracy points below the no-sharing baseline allowed
-    combiner: str = "max-prob"
+    combiner: str = "mahalanobis"  # learning.combine.RULES; "max-softmax" is the paper's rule
     baselines: list[str] = field(default_factory=lambda: ["no-sharing", "joint"])
     # training
     epochs: int = 3
@@ -68,13 +68,19 @@ class ExperimentConfig:
     # running
     device: str = "cpu"
     threads: int | None = None
+    # sweep points trained in parallel processes, threads // workers torch threads each
+    workers: int = 1
+    # in-memory bound (MiB) of the frozen-trunk output cache; larger caches go to a disk memmap
+    # in the temp folder (TMPDIR)
+    trunk_cache_mb: float = 2048.0
     output_dir: str | None = None  # default: reports/learning/<name>
 
     def training_dict(self) -> dict[str, Any]:
-        """Fields that change results (everything except where/how it runs)."""
+        """Fields that change what is trained (everything except where/how it runs and the
+        combination rule, which only changes how trained branches are combined)."""
         d = dataclasses.asdict(self)
         for k in ("name", "description", "data_root", "data_path", "device", "threads",
-                  "output_dir"):
+                  "workers", "trunk_cache_mb", "output_dir", "combiner"):
             d.pop(k)
         return d
 
@@ -166,11 +172,11 @@ def validate(cfg: ExperimentConfig) -> None:
     if cfg.approach == "partial" and cfg.sweep and "no-sharing" not in cfg.baselines:
         raise LearningError("the sharing sweep compares against the no-sharing baseline; "
                             "add 'no-sharing' to baselines or set sweep = false")
-    from learning.network import COMBINERS
+    from learning.combine import RULES
 
-    if cfg.combiner not in COMBINERS:
+    if cfg.combiner not in RULES:
         raise LearningError(
-            f"unknown combiner {cfg.combiner!r}; use one of: {', '.join(COMBINERS)}"
+            f"unknown combiner {cfg.combiner!r}; use one of: {', '.join(RULES)}"
         )
     positive = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "new_maps": cfg.new_maps,
                 "clone_blocks": cfg.clone_blocks}
@@ -193,6 +199,12 @@ def validate(cfg: ExperimentConfig) -> None:
         raise LearningError(f"unknown device {cfg.device!r}; use cpu, cuda or auto")
     if cfg.threads is not None and cfg.threads < 1:
         raise LearningError(f"threads must be >= 1, got {cfg.threads}")
+    if isinstance(cfg.workers, bool) or not isinstance(cfg.workers, int) or cfg.workers < 1:
+        raise LearningError(f"workers must be an integer >= 1 (processes), got {cfg.workers!r}")
+    if (isinstance(cfg.trunk_cache_mb, bool) or not isinstance(cfg.trunk_cache_mb, int | float)
+            or not cfg.trunk_cache_mb >= 0):
+        raise LearningError(f"trunk_cache_mb must be a number >= 0 (MiB), got "
+                            f"{cfg.trunk_cache_mb!r}")
     if cfg.data_root is not None and not Path(cfg.data_root).is_dir():
         raise LearningError(
             f"data root {cfg.data_root!r} does not exist; pass an existing --data-root"

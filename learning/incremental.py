@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from learning.combine import RULES, BranchOutput, BranchStats, fit_branch_stats, fit_temperature
 from learning.config import ExperimentConfig
 from learning.data import ImageDataset, TaskData, load_dataset, make_tasks
 from learning.errors import LearningError
@@ -44,13 +45,20 @@ from learning.network import (
     CloneBranch,
     UpdatedNetwork,
     base_branch,
-    fit_temperature,
+    branch_output,
     make_clone_branch,
     make_widen_branch,
     own_params,
     trunk_acts,
 )
-from learning.results import BranchInfo, MethodResult, Results, SweepPoint, write_results
+from learning.results import (
+    BranchInfo,
+    CombinationResult,
+    MethodResult,
+    Results,
+    SweepPoint,
+    write_results,
+)
 from learning.training import (
     accuracy_pct,
     batched,
@@ -218,9 +226,12 @@ class Experiment:
 
     def _fit(
         self, label: str, task: TaskData, modules: nn.Module,
-        forward: Callable[[torch.Tensor], torch.Tensor], epochs: int,
+        forward: Callable[[Any], torch.Tensor], epochs: int,
+        trunk: Callable[[torch.Tensor], list[torch.Tensor]] | None = None,
     ) -> dict[str, Any]:
-        """Train on ``task`` (only its data is reachable), calibrate on its validation split."""
+        """Train on ``task`` (only its data is reachable), calibrate on its validation split.
+        With a frozen ``trunk`` (images -> activations), ``forward`` maps its outputs to logits
+        and the trunk outputs are cached when there is no augmentation."""
         cfg = self.cfg
         ids = task.member_ids if isinstance(task, _JointTask) else [task.index]
         with self.guard.learning(ids):
@@ -231,10 +242,12 @@ class Experiment:
                 lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
                 optimizer=cfg.optimizer, use_augment=cfg.augment,
                 seed=stage_seed(cfg.seed, label), device=self.device,
-                desc=label, progress=self.progress,
+                desc=label, progress=self.progress, trunk=trunk,
+                cache_limit_bytes=int(cfg.trunk_cache_mb * 2**20),
             )
             xv, yv = task.val()
-            (val_logits,) = batched(forward, xv, device=self.device)
+            full = forward if trunk is None else (lambda xb: forward(trunk(xb)))
+            (val_logits,) = batched(full, xv, device=self.device)
         yl = torch.as_tensor(task.local(yv))
         return {
             "temperature": fit_temperature(val_logits, yl),
@@ -243,16 +256,44 @@ class Experiment:
             "epochs": stats.epochs,
             "train_images": int(task.num_train),
             "final_loss": stats.final_loss,
+            "trunk_cache": stats.trunk_cache,
+            "trunk_cache_reason": stats.trunk_cache_reason,
+            "trunk_cache_bytes": stats.trunk_cache_bytes,
+            "trunk_cache_time_s": stats.trunk_cache_time_s,
+            "threads": torch.get_num_threads(),
         }
 
-    def branch_forward(self, branch: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    def branch_forward(self, branch: nn.Module, split: bool = False) -> Any:
+        """Images -> ``branch`` logits. With ``split``: ``(trunk, head)`` where ``trunk`` maps
+        images to the frozen trunk activations the branch reads (a list, ``None`` when it reads
+        only the input image) and ``head`` maps that list to logits."""
         base = self.base
         assert base is not None
 
         def fwd(x: torch.Tensor) -> torch.Tensor:
             return branch(trunk_acts(base, x, branch.needs()))
 
-        return fwd
+        if not split:
+            return fwd
+        # A clone branch reads acts[share_k]; a widen branch acts[n-2] and acts[n-1].
+        reads = [branch.needs()]
+        if getattr(branch, "kind", "") == "widen":
+            reads = [branch.num_blocks - 2, branch.num_blocks - 1]
+        if reads == [0]:  # no trunk (no-sharing clone): the head reads the images
+            return None, lambda x: branch([x])
+
+        def trunk(x: torch.Tensor) -> list[torch.Tensor]:
+            acts = trunk_acts(base, x, reads[-1])
+            return [acts[i] for i in reads]
+
+        def head(feats: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
+            feats = [feats] if isinstance(feats, torch.Tensor) else feats
+            acts: list[Any] = [None] * (reads[-1] + 1)
+            for i, t in zip(reads, feats, strict=True):
+                acts[i] = t
+            return branch(acts)
+
+        return trunk, head
 
     def test_logits(self, branch: nn.Module, task: TaskData) -> torch.Tensor:
         (lg,) = batched(self.branch_forward(branch), task.x_test, device=self.device)
@@ -277,19 +318,24 @@ class Experiment:
         assert self.base is not None
         br = make_clone_branch(source, self.base, share_k, len(task.classes),
                                seed=stage_seed(self.cfg.seed, label + "/init")).to(self.device)
-        info = self._run_stage(
-            label, br, lambda m: self._fit(label, task, m, self.branch_forward(m), epochs)
-        )
+
+        def fit(m: nn.Module) -> dict[str, Any]:
+            trunk, head = self.branch_forward(m, split=True)
+            return self._fit(label, task, m, head, epochs, trunk=trunk)
+
+        info = self._run_stage(label, br, fit)
         return freeze(br), info
 
     def train_widen(self, label: str, task: TaskData) -> tuple[nn.Module, dict[str, Any]]:
         assert self.base is not None
         br = make_widen_branch(self.base, self.cfg.new_maps, len(task.classes),
                                seed=stage_seed(self.cfg.seed, label + "/init")).to(self.device)
-        info = self._run_stage(
-            label, br, lambda m: self._fit(label, task, m, self.branch_forward(m),
-                                           self.cfg.epochs)
-        )
+
+        def fit(m: nn.Module) -> dict[str, Any]:
+            trunk, head = self.branch_forward(m, split=True)
+            return self._fit(label, task, m, head, self.cfg.epochs, trunk=trunk)
+
+        info = self._run_stage(label, br, fit)
         return freeze(br), info
 
     def train_joint(self) -> tuple[BlockNet, dict[str, Any]]:
@@ -326,45 +372,99 @@ class Experiment:
 
     # -- evaluation ------------------------------------------------------------------------
 
-    def evaluate_updated(
-        self, method: str, net: UpdatedNetwork, infos: list[BranchInfo]
-    ) -> MethodResult:
+    def fit_stats(self, branch: nn.Module, task: TaskData, temperature: float) -> BranchStats:
+        """Summary statistics of a just-learned ``branch`` from its own task's training and
+        validation images (the only data reachable now); kept by the combination rules instead
+        of any sample."""
+        base = self.base
+        assert base is not None
+
+        def features(x: torch.Tensor) -> torch.Tensor:
+            return branch_output(branch, trunk_acts(base, x, branch.needs())).features
+
+        with self.guard.learning([task.index]):
+            x, y = task.train()
+            (feats,) = batched(features, x, device=self.device)
+            xv, _ = task.val()
+            (val_feats,) = batched(features, xv, device=self.device)
+        return fit_branch_stats(feats, torch.as_tensor(task.local(y)), len(task.classes),
+                                temperature, val_feats)
+
+    def _combine(
+        self, method: str, rule_name: str, net: UpdatedNetwork, outs: list[list[BranchOutput]]
+    ) -> tuple[CombinationResult, torch.Tensor, torch.Tensor]:
+        """Apply one rule after every increment; returns its result and the final scores and
+        labels over all tasks' test data."""
+        rule = RULES[rule_name]()
         n = len(self.tasks)
-        logits = [net_logits for net_logits in (
-            batched(lambda x: net.branch_logits(x), t.x_test, device=self.device)
-            for t in self.tasks
-        )]  # logits[j][b]: branch b on task j test data
-        identical = True
-        rec = self.logit_digests.get(method, {})
-        for b in range(n):
-            for j in range(b + 1):
-                if rec.get(b, {}).get(j) not in (None, tensor_digest(logits[j][b])):
-                    identical = False
         matrix: list[list[float | None]] = []
+        all_class, task_id = [], []
+        scores = y = torch.empty(0)
         for t in range(n):
+            k = t + 1
+            num = max(max(c) for c in net.classes[:k]) + 1
             row: list[float | None] = []
+            ss, ys, hits = [], [], 0
             for j in range(n):
                 if j > t:
                     row.append(None)
                     continue
-                k = t + 1
-                num = max(max(c) for c in net.classes[:k]) + 1
-                s = net.combiner(logits[j][:k], net.temperatures[:k], net.classes[:k], num)
-                row.append(accuracy_pct(s.argmax(1), self.tasks[j].y_test))
+                sj = rule(outs[j][:k], net.stats[:k], net.classes[:k], num)
+                pred = sj.argmax(1)
+                row.append(accuracy_pct(pred, self.tasks[j].y_test))
+                hits += int(np.isin(pred.numpy(), self.tasks[j].classes).sum())
+                ss.append(sj)
+                ys.append(torch.as_tensor(self.tasks[j].y_test))
+            scores, y = torch.cat(ss), torch.cat(ys)
             matrix.append(row)
-        all_scores, all_y = [], []
-        num = max(max(c) for c in net.classes) + 1
-        for j in range(n):
-            all_scores.append(net.combiner(logits[j], net.temperatures, net.classes, num))
-            all_y.append(torch.as_tensor(self.tasks[j].y_test))
-        scores, y = torch.cat(all_scores), torch.cat(all_y)
+            all_class.append(accuracy_pct(scores.argmax(1), y))
+            task_id.append(100.0 * hits / max(int(y.numel()), 1))
+        present = int((scores >= 0).any(0).sum())
+        res = CombinationResult(
+            method=method, rule=rule_name, accuracy_matrix_pct=matrix, all_class_pct=all_class,
+            task_id_pct=task_id, top1_pct=all_class[-1],
+            top5_pct=topk_pct(scores, y, 5) if present >= 10 else None, gap_to_joint_pts=None,
+            storage_bytes=sum(rule.storage_bytes(st) for st in net.stats),
+            macs_per_inference=sum(rule.macs_per_inference(st) for st in net.stats),
+        )
+        return res, scores, y
+
+    def evaluate_updated(
+        self, method: str, net: UpdatedNetwork, infos: list[BranchInfo]
+    ) -> tuple[MethodResult, list[CombinationResult]]:
+        """Every combination rule on ``net``; the configured rule gives the method's result."""
+        n = len(self.tasks)
+
+        def fwd(x: torch.Tensor) -> list[torch.Tensor]:
+            return [v for o in net.branch_outputs(x) for v in (o.features, o.logits)]
+
+        outs: list[list[BranchOutput]] = []  # outs[j][b]: branch b on task j test data
+        for t in self.tasks:
+            r = batched(fwd, t.x_test, device=self.device)
+            outs.append([BranchOutput(r[2 * b], r[2 * b + 1]) for b in range(n)])
+        identical = True
+        rec = self.logit_digests.get(method, {})
+        for b in range(n):
+            for j in range(b + 1):
+                if rec.get(b, {}).get(j) not in (None, tensor_digest(outs[j][b].logits)):
+                    identical = False
+        combos, chosen = [], None
+        for name in RULES:
+            c, scores, y = self._combine(method, name, net, outs)
+            combos.append(c)
+            if name == net.combiner.name:
+                chosen = (c, scores, y)
+        assert chosen is not None
+        c, scores, y = chosen
         for b, info in enumerate(infos):
-            lt = logits[b][b]
+            lt = outs[b][b].logits
             info.test_acc_task_aware_pct = accuracy_pct(
                 lt.argmax(1), torch.as_tensor(self.tasks[b].local(self.tasks[b].y_test))
             )
         aware = [b.test_acc_task_aware_pct for b in infos]
-        return _method_result(method, matrix, scores, y, infos, identical, aware)
+        res = _method_result(method, c.accuracy_matrix_pct, scores, y, infos, identical, aware)
+        res.combiner = c.rule
+        return res, combos
 
     def evaluate_joint(self, net: BlockNet, info: BranchInfo) -> MethodResult:
         classes = [c for t in self.tasks for c in t.classes]
@@ -429,10 +529,12 @@ class Experiment:
         # ---- no-sharing baseline (also the sweep's 0 % point) ----
         ns_branches: list[nn.Module] = []
         ns_infos: list[BranchInfo] = []
+        ns_stats: list[BranchStats] = []
         if "no-sharing" in cfg.baselines:
             full0 = CloneBranch(0, list(base.blocks))
             ns_branches.append(full0)
             ns_infos.append(info_of(NO_SHARING, 0, "base", "base", None, 0, base_info))
+            ns_stats.append(self.fit_stats(full0, tasks[0], base_info["temperature"]))
             digests = [module_digest(full0)]
             self.record_and_check(NO_SHARING, ns_branches, digests)
             for t in range(1, len(tasks)):
@@ -441,6 +543,7 @@ class Experiment:
                 br, raw = self.train_clone(label, tasks[t], 0, src, cfg.epochs_base)
                 ns_branches.append(br)
                 ns_infos.append(info_of(NO_SHARING, t, "clone", label, br, 0, raw))
+                ns_stats.append(self.fit_stats(br, tasks[t], raw["temperature"]))
                 self.record_and_check(NO_SHARING, ns_branches, digests)
                 digests.append(module_digest(br))
 
@@ -449,6 +552,7 @@ class Experiment:
         sh_infos = [info_of(SHARING, 0, "base", "base", None, n_blocks - 1, base_info)]
         sh_infos[0].share_k = 0
         sh_infos[0].sharing_point_pct = 0.0
+        sh_stats = [self.fit_stats(sh_branches[0], tasks[0], base_info["temperature"])]
         digests = [module_digest(sh_branches[0])]
         self.record_and_check(SHARING, sh_branches, digests)
         if cfg.approach == "clone":
@@ -462,6 +566,36 @@ class Experiment:
                 ks = sorted({0} | {sharing_point_for_percent(base, float(p))[0]
                                    for p in cfg.sweep_percents})
             pts: dict[int, tuple[nn.Module, dict[str, Any], str]] = {}
+            todo = [k for k in ks if f"clone-t1-k{k}" not in self.ckpt.infos]
+            if cfg.workers > 1 and len(todo) > 1:
+                # The points are independent stages, each seeded from its label alone: train the
+                # missing ones in worker processes (threads // workers torch threads each) and
+                # checkpoint each as it arrives; the loop below then loads them.
+                import copy
+
+                from tqdm import tqdm
+
+                from learning.training import run_parallel
+
+                worker = copy.copy(self)  # what a worker needs: config, base, task 1, guard
+                worker.ckpt = Checkpoint(None, self.ckpt.fingerprint)
+                worker.on_stage, worker.progress, worker.ds = None, False, None
+                worker.tasks, worker.logit_digests = [], {}
+                threads = max(1, (cfg.threads or torch.get_num_threads()) // cfg.workers)
+                jobs = [(f"clone-t1-k{k}", tasks[1], k, base,
+                         cfg.epochs_base if k == 0 else cfg.epochs) for k in todo]
+                with tqdm(total=len(jobs), desc=f"sweep, {cfg.workers} workers x {threads} "
+                          "threads", unit="point", disable=not self.progress) as bar:
+                    for i, (br, raw) in run_parallel(worker.train_clone, jobs, cfg.workers,
+                                                     threads):
+                        label = jobs[i][0]
+                        self.ckpt.states[label] = {n: v.detach().cpu().clone()
+                                                   for n, v in br.state_dict().items()}
+                        self.ckpt.infos[label] = raw
+                        self.ckpt.save()
+                        if self.on_stage is not None:
+                            self.on_stage(label)
+                        bar.update(1)
             for k in ks:
                 label = f"clone-t1-k{k}"
                 epochs = cfg.epochs_base if k == 0 else cfg.epochs
@@ -494,18 +628,24 @@ class Experiment:
                 kind, k = "clone", chosen_k
             sh_branches.append(br)
             sh_infos.append(info_of(SHARING, t, kind, label, br, k, raw))
+            sh_stats.append(self.fit_stats(br, tasks[t], raw["temperature"]))
             self.record_and_check(SHARING, sh_branches, digests)
             digests.append(module_digest(br))
 
+        combinations: list[CombinationResult] = []
         sh_net = UpdatedNetwork(base, cfg.combiner)
-        for br, bi in zip(sh_branches, sh_infos, strict=True):
-            sh_net.add_branch(br, tasks[bi.task].classes, bi.temperature)
-        methods.append(self.evaluate_updated(SHARING, sh_net, sh_infos))
+        for br, bi, st in zip(sh_branches, sh_infos, sh_stats, strict=True):
+            sh_net.add_branch(br, tasks[bi.task].classes, st)
+        m, c = self.evaluate_updated(SHARING, sh_net, sh_infos)
+        methods.append(m)
+        combinations += c
         if ns_branches:
             ns_net = UpdatedNetwork(base, cfg.combiner)
-            for br, bi in zip(ns_branches, ns_infos, strict=True):
-                ns_net.add_branch(br, tasks[bi.task].classes, bi.temperature)
-            methods.append(self.evaluate_updated(NO_SHARING, ns_net, ns_infos))
+            for br, bi, st in zip(ns_branches, ns_infos, ns_stats, strict=True):
+                ns_net.add_branch(br, tasks[bi.task].classes, st)
+            m, c = self.evaluate_updated(NO_SHARING, ns_net, ns_infos)
+            methods.append(m)
+            combinations += c
         if "joint" in cfg.baselines:
             jnet, jraw = self.train_joint()
             ji = BranchInfo(
@@ -517,7 +657,10 @@ class Experiment:
                 epochs=jraw["epochs"], train_images=jraw["train_images"],
                 param_digest=module_digest(jnet),
             )
-            methods.append(self.evaluate_joint(jnet, ji))
+            jres = self.evaluate_joint(jnet, ji)
+            methods.append(jres)
+            for c in combinations:
+                c.gap_to_joint_pts = jres.top1_pct - c.top1_pct
 
         return Results(
             name=cfg.name,
@@ -533,6 +676,7 @@ class Experiment:
             tasks=[list(t.classes) for t in tasks],
             methods=methods,
             sweep=sweep,
+            combinations=combinations,
             chosen_share_k=chosen_k if cfg.approach != "widen" else None,
             chosen_sharing_point_pct=sp.get(chosen_k) if chosen_k is not None else None,
             tolerance_pct=cfg.tolerance,

@@ -1,5 +1,5 @@
 """The updated network: a frozen shared trunk run once per input, one branch per task, and a
-pluggable rule that combines the branches' calibrated class probabilities into one prediction.
+pluggable rule (:mod:`learning.combine`) that combines the branches into one prediction.
 
 Branch kinds:
 
@@ -11,15 +11,15 @@ Branch kinds:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from learning.combine import DEFAULT_RULE, BranchOutput, BranchStats, get_rule
 from learning.errors import LearningError
-from learning.models import BlockNet, ConvStack, Head, WidenedMaps, freeze
+from learning.models import BlockNet, ConvStack, Head, WidenedMaps, freeze, output_layer
 
 
 class CloneBranch(nn.Module):
@@ -146,85 +146,71 @@ def own_params(branch: nn.Module) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
-# Calibration and combination
+# Branch outputs and the updated network
 # ----------------------------------------------------------------------------------------------
 
 
-def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Temperature ``T`` minimizing the NLL of ``softmax(logits / T)`` on a validation split
-    (Guo et al., "On Calibration of Modern Neural Networks", ICML 2017). Deterministic
-    coarse-to-fine search over ``log T`` in [-3, 3]."""
-    logits = logits.double()
-    labels = labels.long()
-
-    def nll(log_t: float) -> float:
-        return float(nn.functional.cross_entropy(logits / math.exp(log_t), labels))
-
-    grid = np.linspace(-3.0, 3.0, 61)
-    best = min(grid, key=nll)
-    step = grid[1] - grid[0]
-    for _ in range(3):
-        fine = np.linspace(best - step, best + step, 21)
-        best = min(fine, key=nll)
-        step = fine[1] - fine[0]
-    return float(math.exp(best))
+def output_linear(branch: nn.Module) -> nn.Linear:
+    """The branch's output ``nn.Linear`` (its input is the branch's feature vector)."""
+    head = branch.head if isinstance(branch, WidenBranch) else branch.blocks[-1]
+    return output_layer(head)
 
 
-class MaxCalibratedProbability:
-    """Combination rule: each branch's ``softmax(logits / T_branch)`` is placed in its classes'
-    columns; the prediction is the column with the highest calibrated probability."""
-
-    name = "max-prob"
-
-    def __call__(
-        self, logits: Sequence[torch.Tensor], temperatures: Sequence[float],
-        classes: Sequence[Sequence[int]], num_classes: int,
-    ) -> torch.Tensor:
-        n = logits[0].shape[0]
-        scores = torch.full((n, num_classes), -1.0, dtype=torch.float64)
-        for lg, t, cls in zip(logits, temperatures, classes, strict=True):
-            scores[:, list(cls)] = torch.softmax(lg.double() / t, dim=1)
-        return scores
-
-
-COMBINERS: dict[str, Callable[[], MaxCalibratedProbability]] = {
-    "max-prob": MaxCalibratedProbability,
-}
+def branch_output(branch: nn.Module, acts: Sequence[torch.Tensor]) -> BranchOutput:
+    """Logits of ``branch`` on trunk activations ``acts`` and the features its output layer
+    reads (captured by a forward pre-hook, so the branch runs once)."""
+    seen: list[torch.Tensor] = []
+    hook = output_linear(branch).register_forward_pre_hook(lambda m, inp: seen.append(inp[0]))
+    try:
+        logits = branch(acts)
+    finally:
+        hook.remove()
+    return BranchOutput(torch.flatten(seen[-1], 1), logits)
 
 
 class UpdatedNetwork(nn.Module):
     """Frozen base network (the trunk) + one branch per task; the trunk runs once per input."""
 
-    def __init__(self, base: BlockNet, combiner: str = "max-prob") -> None:
+    def __init__(self, base: BlockNet, combiner: str = DEFAULT_RULE) -> None:
         super().__init__()
         self.base = freeze(base)
         self.branches = nn.ModuleList()
         self.classes: list[list[int]] = []
-        self.temperatures: list[float] = []
-        self.combiner = COMBINERS[combiner]()
+        self.stats: list[BranchStats] = []
+        self.combiner = get_rule(combiner)
 
-    def add_branch(self, branch: nn.Module, classes: Sequence[int], temperature: float) -> None:
+    def add_branch(self, branch: nn.Module, classes: Sequence[int], stats: BranchStats) -> None:
+        """Append a trained branch with its summary statistics (fitted on its own task)."""
         freeze(branch)
         self.branches.append(branch)
         self.classes.append([int(c) for c in classes])
-        self.temperatures.append(float(temperature))
+        self.stats.append(stats)
+
+    @property
+    def temperatures(self) -> list[float]:
+        return [s.temperature for s in self.stats]
 
     def train(self, mode: bool = True) -> UpdatedNetwork:
         """Always eval: an updated network is never trained as a whole."""
         return super().train(False)
 
     @torch.no_grad()
-    def branch_logits(self, x: torch.Tensor, upto: int | None = None) -> list[torch.Tensor]:
-        """Logits of branches ``0..upto-1`` (all by default)."""
+    def branch_outputs(self, x: torch.Tensor, upto: int | None = None) -> list[BranchOutput]:
+        """Features and logits of branches ``0..upto-1`` (all by default); the trunk runs once."""
         branches = list(self.branches)[: upto if upto is not None else len(self.branches)]
         deepest = max(b.needs() for b in branches)
         acts = trunk_acts(self.base, x, deepest)
-        return [b(acts) for b in branches]
+        return [branch_output(b, acts) for b in branches]
+
+    @torch.no_grad()
+    def branch_logits(self, x: torch.Tensor, upto: int | None = None) -> list[torch.Tensor]:
+        """Logits of branches ``0..upto-1`` (all by default)."""
+        return [o.logits for o in self.branch_outputs(x, upto)]
 
     @torch.no_grad()
     def scores(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
         """Combined class scores ``(N, num_classes)`` over the classes of branches ``<upto``."""
-        logits = self.branch_logits(x, upto)
-        k = len(logits)
+        outs = self.branch_outputs(x, upto)
+        k = len(outs)
         num = max(max(c) for c in self.classes[:k]) + 1
-        return self.combiner(logits, self.temperatures[:k], self.classes[:k], num)
+        return self.combiner(outs, self.stats[:k], self.classes[:k], num)

@@ -70,6 +70,23 @@ class MethodResult:
     train_time_s: float
     branches: list[BranchInfo]
     old_logits_identical: bool | None  # None for joint training (no increments)
+    combiner: str | None = None  # combination rule behind the all-class numbers (None: joint)
+
+
+@dataclass
+class CombinationResult:
+    """One combination rule applied to one method's branches (see :mod:`learning.combine`)."""
+
+    method: str
+    rule: str
+    accuracy_matrix_pct: list[list[float | None]]  # [after learning task t][test data of task j]
+    all_class_pct: list[float]  # after learning task t: top-1 over all test data of tasks 0..t
+    task_id_pct: list[float]  # after task t: predicted class belongs to the image's own task
+    top1_pct: float  # after the last task (= all_class_pct[-1])
+    top5_pct: float | None  # with >= 10 classes
+    gap_to_joint_pts: float | None  # joint training's top-1 minus this top-1
+    storage_bytes: int  # extra statistics kept, all branches (fp32)
+    macs_per_inference: int  # extra multiply-accumulates per input, all branches
 
 
 @dataclass
@@ -82,6 +99,7 @@ class Results:
     tasks: list[list[int]]
     methods: list[MethodResult]
     sweep: list[SweepPoint] = field(default_factory=list)
+    combinations: list[CombinationResult] = field(default_factory=list)
     chosen_share_k: int | None = None
     chosen_sharing_point_pct: float | None = None
     tolerance_pct: float = 1.0
@@ -141,7 +159,8 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 
 def write_results(res: Results, out_dir: Path) -> list[Path]:
-    """results.json, summary.csv, accuracy_matrix.csv, branches.csv, sweep.csv (atomic)."""
+    """results.json, summary.csv, accuracy_matrix.csv, branches.csv, sweep.csv,
+    combination.csv (atomic)."""
     summary = [{
         "method": m.method, "top1_pct": m.top1_pct, "top5_pct": m.top5_pct,
         "avg_forgetting_pct": m.avg_forgetting_pct, "trained_params": m.trained_params,
@@ -159,12 +178,20 @@ def write_results(res: Results, out_dir: Path) -> list[Path]:
         for m in res.methods for b in m.branches
     ]
     sweep = [dataclasses.asdict(p) for p in res.sweep]
+    combos = [{
+        "method": c.method, "rule": c.rule, "top1_pct": c.top1_pct, "top5_pct": c.top5_pct,
+        "task_id_pct": c.task_id_pct[-1] if c.task_id_pct else None,
+        "gap_to_joint_pts": c.gap_to_joint_pts, "storage_bytes": c.storage_bytes,
+        "macs_per_inference": c.macs_per_inference,
+        **{f"all_class_after_task{t}_pct": a for t, a in enumerate(c.all_class_pct)},
+    } for c in res.combinations]
     files = {
         "results.json": results_json(res),
         "summary.csv": _csv(summary),
         "accuracy_matrix.csv": _csv(matrix),
         "branches.csv": _csv(branches),
         "sweep.csv": _csv(sweep),
+        "combination.csv": _csv(combos),
     }
     paths = []
     for name, text in files.items():
@@ -208,8 +235,12 @@ def format_results(res: Results) -> str:
                        _fmt(m.train_time_s, 1)])
     out.append(markdown_table(header, rows))
     out.append("")
-    out.append("task j %: accuracy on task j's test images over all classes (the branches' "
-               "calibrated probabilities combined); task-aware: each branch on its own classes.")
+    rule = next((m.combiner for m in res.methods if m.combiner), None)
+    out.append(f"task j %: accuracy on task j's test images over all classes (branches combined "
+               f"by the rule `{rule}`); task-aware: each branch on its own classes.")
+    if res.combinations:
+        out.append("")
+        out.append(combination_table(res))
     if res.sweep:
         out.append("")
         out.append(f"Sharing sweep on task 1 (pick: largest sharing within {res.tolerance_pct} "
@@ -229,3 +260,17 @@ def format_results(res: Results) -> str:
             ["after"] + [f"task {j}" for j in range(ntask)],
             [[str(t)] + [_fmt(a) for a in row] for t, row in enumerate(m.accuracy_matrix_pct)]))
     return "\n".join(out)
+
+
+def combination_table(res: Results) -> str:
+    """Every combination rule on every method: all-class top-1 after each task, task
+    identification, gap to joint training, extra storage and compute."""
+    ntask = len(res.tasks)
+    header = ["method", "rule"] + [f"all-class after task {t} %" for t in range(ntask)]
+    header += ["task-id %", "top-5 %", "gap to joint pts", "extra bytes", "extra MACs/input"]
+    rows = [[c.method, c.rule] + [_fmt(a) for a in c.all_class_pct]
+            + [_fmt(c.task_id_pct[-1] if c.task_id_pct else None), _fmt(c.top5_pct),
+               _fmt(c.gap_to_joint_pts), str(c.storage_bytes), str(c.macs_per_inference)]
+            for c in res.combinations]
+    return "Combination rules (all-class top-1 of the updated network):\n" + markdown_table(
+        header, rows)

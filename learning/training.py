@@ -4,17 +4,40 @@ Determinism: every training run seeds the global torch RNG (initialization, drop
 ``torch.Generator`` (shuffling, augmentation) from one integer, and
 ``torch.use_deterministic_algorithms(True)`` is on while training, so the same seed and inputs
 give bit-identical weights.
+
+Frozen trunk: :func:`train_model` can train a branch on top of a frozen ``trunk`` (a callable
+image batch -> the activation(s) the branch reads). The trunk always runs without gradients and
+always on batches of exactly ``batch_size`` images (a short last batch is zero-padded and the
+padding dropped), so an image's trunk output does not depend on the batch size. Without data
+augmentation the trunk outputs of the whole training set are computed once
+(:class:`TrunkCache`: in memory up to a byte limit, else in a numpy memmap in a temporary
+folder) and every epoch trains only the branch. Cached and uncached training give bit-identical
+weights when the trunk's kernels compute each image independently of the other images of a
+batch of fixed size (true for the CPU oneDNN/MKL fp32 kernels tested in
+``tests/learning/test_training_cache.py``); a kernel whose per-image result depends on the
+batch's contents would make them differ in the last float bits, never in determinism (each mode
+on its own is bit-reproducible).
+
+Parallel jobs: :func:`run_parallel` runs independent training jobs (e.g. the points of a sharing
+sweep) in spawned worker processes with a fixed thread count each.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import math
 import os
+import pickle
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,6 +47,13 @@ from tqdm import tqdm
 # Pixel scaling: uint8 0..255 -> [-1, 1] (fixed, so no statistic is computed from any task's
 # data before it is learned).
 PIXEL_SCALE = 2.0 / 255.0
+
+#: Default bound (bytes) of the in-memory trunk cache; larger caches go to a disk memmap.
+DEFAULT_CACHE_LIMIT_BYTES = 2 * 2**30
+
+_log = logging.getLogger(__name__)
+
+Feats = torch.Tensor | list[torch.Tensor]
 
 
 def stage_seed(seed: int, label: str) -> int:
@@ -66,17 +96,143 @@ def augment(xb: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 @dataclass
 class TrainStats:
-    """What one training run did."""
+    """What one training run did. ``trunk_cache``: ``none`` (no trunk), ``memory`` or ``disk``
+    (trunk outputs computed once and cached there), ``off`` (trunk run every step; the reason
+    is in ``trunk_cache_reason``)."""
 
     epochs: int
     steps: int
     images: int  # images processed (epochs x training-set size)
-    train_time_s: float
+    train_time_s: float  # includes building the trunk cache
     final_loss: float
+    trunk_cache: str = "none"
+    trunk_cache_reason: str = ""
+    trunk_cache_bytes: int = 0  # bytes of cached trunk outputs
+    trunk_cache_time_s: float = 0.0  # seconds spent building the cache (part of train_time_s)
+
+
+def _as_list(out: object, batch: int) -> list[torch.Tensor]:
+    outs = [out] if isinstance(out, torch.Tensor) else list(out)  # type: ignore[call-overload]
+    if not outs or any(not isinstance(t, torch.Tensor) or t.ndim < 1 or t.shape[0] != batch
+                       for t in outs):
+        raise ValueError("trunk must return a tensor or a list of tensors with the batch as "
+                         "first dimension")
+    return outs
+
+
+def trunk_outputs(
+    trunk: Callable[[torch.Tensor], Feats], xb: torch.Tensor, batch_size: int
+) -> list[torch.Tensor]:
+    """``trunk(xb)`` without gradients on exactly ``batch_size`` rows: a shorter batch is
+    zero-padded and the padding's outputs dropped (so an image's output does not depend on the
+    batch size). Returns a list of contiguous tensors (one per trunk output)."""
+    r = int(xb.shape[0])
+    if r < batch_size:
+        pad = torch.zeros((batch_size - r, *xb.shape[1:]), dtype=xb.dtype, device=xb.device)
+        xb = torch.cat([xb, pad])
+    with torch.no_grad():
+        outs = _as_list(trunk(xb), int(xb.shape[0]))
+    return [o[:r].contiguous() for o in outs]
+
+
+class TrunkCache:
+    """Trunk outputs of every training image, in memory (tensors on the training device) or
+    in float memmaps in a temporary folder; :meth:`gather` returns rows in the order asked."""
+
+    def __init__(self, store: list[torch.Tensor] | list[np.ndarray], mode: str, nbytes: int,
+                 tmp: tempfile.TemporaryDirectory | None) -> None:
+        self.store = store
+        self.mode = mode  # "memory" or "disk"
+        self.nbytes = nbytes
+        self._tmp = tmp
+
+    @classmethod
+    def build(
+        cls, trunk: Callable[[torch.Tensor], Feats], x: np.ndarray | torch.Tensor,
+        batch_size: int, *, limit_bytes: int = DEFAULT_CACHE_LIMIT_BYTES,
+        cache_dir: str | Path | None = None, device: torch.device | str = "cpu",
+        progress: bool = False, desc: str = "trunk cache",
+    ) -> TrunkCache | str:
+        """Run ``trunk`` once over ``x`` (uint8 images) in batches of ``batch_size``. Returns
+        the cache, or a one-line reason (str) when it fits neither the ``limit_bytes`` memory
+        bound nor the free disk space."""
+        xt = torch.as_tensor(x)
+        n = int(xt.shape[0])
+        store: list[Any] = []
+        cache: TrunkCache | None = None
+        try:
+            with tqdm(total=n, desc=desc, disable=not progress, leave=False, unit="img") as bar:
+                for s in range(0, n, batch_size):
+                    outs = trunk_outputs(trunk, to_float(xt[s : s + batch_size], device),
+                                         batch_size)
+                    if cache is None:
+                        made = cls._allocate(outs, n, limit_bytes, cache_dir)
+                        if isinstance(made, str):
+                            return made
+                        cache, store = made, made.store
+                    for buf, o in zip(store, outs, strict=True):
+                        if isinstance(buf, torch.Tensor):
+                            buf[s : s + o.shape[0]].copy_(o)
+                        else:
+                            buf[s : s + o.shape[0]] = o.cpu().numpy()
+                    bar.update(int(outs[0].shape[0]))
+        except BaseException:
+            if cache is not None:
+                cache.close()
+            raise
+        if cache is None:
+            return "no training images"
+        if cache.mode == "disk":
+            for m in store:
+                m.flush()
+        return cache
+
+    @classmethod
+    def _allocate(cls, outs: list[torch.Tensor], n: int, limit_bytes: int,
+                  cache_dir: str | Path | None) -> TrunkCache | str:
+        """Empty storage for ``n`` images shaped like the first batch's outputs ``outs``."""
+        nbytes = n * sum(o[0].numel() * o.element_size() for o in outs)
+        if nbytes <= limit_bytes:
+            store = [torch.empty((n, *o.shape[1:]), dtype=o.dtype, device=o.device)
+                     for o in outs]
+            return cls(store, "memory", nbytes, None)
+        need = (f"trunk outputs need {nbytes / 2**30:.2f} GiB, more than the "
+                f"{limit_bytes / 2**30:.2f} GiB memory limit")
+        try:
+            dtypes = [torch.empty((), dtype=o.dtype).numpy().dtype for o in outs]
+        except TypeError:
+            return f"{need}, and their dtype has no numpy equivalent for a disk cache"
+        folder = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir())
+        free = shutil.disk_usage(folder).free
+        if nbytes + 2**28 > free:  # keep 256 MiB of the disk free
+            return f"{need} and the {free / 2**30:.2f} GiB free in {folder}"
+        tmp = tempfile.TemporaryDirectory(prefix="pns-trunk-cache-", dir=folder)
+        try:
+            mms = [np.lib.format.open_memmap(os.path.join(tmp.name, f"act{i}.npy"), mode="w+",
+                                             dtype=dt, shape=(n, *o.shape[1:]))
+                   for i, (o, dt) in enumerate(zip(outs, dtypes, strict=True))]
+        except BaseException:
+            tmp.cleanup()
+            raise
+        return cls(mms, "disk", nbytes, tmp)
+
+    def gather(self, idx: torch.Tensor, device: torch.device | str = "cpu") -> list[torch.Tensor]:
+        """Cached outputs of images ``idx`` (in that order), one tensor per trunk output."""
+        if self.mode == "memory":
+            return [t.index_select(0, idx.to(t.device)).to(device) for t in self.store]
+        ii = idx.cpu().numpy()
+        return [torch.from_numpy(np.ascontiguousarray(m[ii])).to(device) for m in self.store]
+
+    def close(self) -> None:
+        """Free the memory / delete the temporary folder."""
+        self.store = []
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
 
 
 def train_model(
-    forward: Callable[[torch.Tensor], torch.Tensor],
+    forward: Callable[[Any], torch.Tensor],
     modules: nn.Module,
     x: np.ndarray,
     y_local: np.ndarray,
@@ -92,9 +248,19 @@ def train_model(
     device: torch.device | str = "cpu",
     desc: str = "train",
     progress: bool = True,
+    trunk: Callable[[torch.Tensor], Feats] | None = None,
+    cache_trunk: bool = True,
+    cache_limit_bytes: int = DEFAULT_CACHE_LIMIT_BYTES,
+    cache_dir: str | Path | None = None,
 ) -> TrainStats:
     """Train the ``requires_grad`` parameters of ``modules`` by cross-entropy of
-    ``forward(images)`` against ``y_local`` (labels 0..C-1), cosine learning-rate decay."""
+    ``forward(images)`` against ``y_local`` (labels 0..C-1), cosine learning-rate decay.
+
+    With a frozen ``trunk`` (image batch -> tensor or list of tensors, run without gradients),
+    ``forward`` receives ``trunk(images)`` instead of the images. Without augmentation and with
+    ``cache_trunk`` the trunk outputs are computed once (:class:`TrunkCache`; in memory up to
+    ``cache_limit_bytes``, else in a memmap under ``cache_dir``, default the system temp
+    folder) and each epoch trains only the branch."""
     params = [p for p in modules.parameters() if p.requires_grad]
     if not params:
         raise RuntimeError(f"{desc}: nothing to train")
@@ -114,28 +280,68 @@ def train_model(
     yt = torch.as_tensor(y_local, dtype=torch.long)
     t0 = time.perf_counter()
     loss_v = float("nan")
+    cache: TrunkCache | None = None
+    mode, reason, cache_s = "none", "", 0.0
+    if trunk is not None:
+        mode = "off"
+        if use_augment:
+            reason = "data augmentation changes the trunk's input every epoch"
+        elif not cache_trunk:
+            reason = "trunk caching disabled"
+        else:
+            with deterministic():
+                built = TrunkCache.build(trunk, xt, batch_size, limit_bytes=cache_limit_bytes,
+                                         cache_dir=cache_dir, device=device, progress=progress,
+                                         desc=f"{desc} trunk")
+            cache_s = time.perf_counter() - t0
+            if isinstance(built, str):
+                reason = built
+            else:
+                cache, mode = built, built.mode
+        if reason:
+            _log.info("%s: trunk outputs not cached: %s", desc, reason)
+            if progress:
+                tqdm.write(f"{desc}: trunk outputs not cached: {reason}")
+    trunk_label = {"none": None, "off": "uncached", "memory": "cached", "disk": "cached:disk"}
     modules.train()
-    with deterministic(), tqdm(total=total, desc=desc, disable=not progress, leave=False,
-                               unit="step") as bar:
-        for _ in range(epochs):
-            perm = torch.randperm(n, generator=g)
-            for s in range(steps_per_epoch):
-                idx = perm[s * batch_size : (s + 1) * batch_size]
-                xb = to_float(xt[idx])
-                if use_augment:
-                    xb = augment(xb, g)
-                xb = xb.to(device)
-                yb = yt[idx].to(device)
-                loss = nn.functional.cross_entropy(forward(xb), yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                loss_v = float(loss.detach())
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss_v:.3f}", refresh=False)
+    try:
+        with deterministic(), tqdm(total=total, desc=desc, disable=not progress, leave=False,
+                                   unit="step") as bar:
+            for _ in range(epochs):
+                perm = torch.randperm(n, generator=g)
+                for s in range(steps_per_epoch):
+                    idx = perm[s * batch_size : (s + 1) * batch_size]
+                    yb = yt[idx].to(device)
+                    if cache is not None:
+                        feats: Any = cache.gather(idx, device)
+                    else:
+                        xb = to_float(xt[idx])
+                        if use_augment:
+                            xb = augment(xb, g)
+                        feats = xb.to(device)
+                        if trunk is not None:
+                            feats = trunk_outputs(trunk, feats, batch_size)
+                    if trunk is not None and len(feats) == 1:
+                        feats = feats[0]
+                    loss = nn.functional.cross_entropy(forward(feats), yb)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+                    loss_v = float(loss.detach())
+                    bar.update(1)
+                    post = {"loss": f"{loss_v:.3f}"}
+                    if trunk_label[mode]:
+                        post["trunk"] = trunk_label[mode]
+                    bar.set_postfix(post, refresh=False)
+    finally:
+        nbytes = cache.nbytes if cache is not None else 0
+        if cache is not None:
+            cache.close()
     modules.eval()
-    return TrainStats(epochs, total, epochs * n, time.perf_counter() - t0, loss_v)
+    return TrainStats(epochs, total, epochs * n, time.perf_counter() - t0, loss_v,
+                      trunk_cache=mode, trunk_cache_reason=reason, trunk_cache_bytes=nbytes,
+                      trunk_cache_time_s=cache_s)
 
 
 @torch.no_grad()
@@ -182,3 +388,39 @@ def topk_pct(scores: torch.Tensor, y: np.ndarray | torch.Tensor, k: int) -> floa
     yt = torch.as_tensor(y).view(-1, 1)
     top = scores.topk(k, dim=1).indices.cpu()
     return 100.0 * float((top == yt).any(dim=1).double().mean())
+
+
+# ----------------------------------------------------------------------------------------------
+# Independent training jobs in parallel processes
+# ----------------------------------------------------------------------------------------------
+
+
+def _run_job(threads: int, payload: bytes) -> bytes:
+    """Worker side of :func:`run_parallel`: set the thread count, unpickle ``(fn, args)``, run,
+    pickle the result."""
+    torch.set_num_threads(threads)
+    fn, args = pickle.loads(payload)
+    return pickle.dumps(fn(*args), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def run_parallel(
+    fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]], workers: int, threads: int,
+) -> Iterator[tuple[int, Any]]:
+    """Run ``fn(*job)`` for every job in ``workers`` spawned processes with ``threads`` torch
+    threads each; yield ``(job index, result)`` as jobs finish. ``fn`` and the jobs are pickled
+    together (objects shared between them stay shared in the worker) with plain pickle, not
+    through shared memory; an exception in a job is raised here."""
+    if not jobs:
+        return
+    ctx = torch.multiprocessing.get_context("spawn")
+    ex = ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=ctx)
+    try:
+        futs = {
+            ex.submit(_run_job, threads,
+                      pickle.dumps((fn, tuple(job)), protocol=pickle.HIGHEST_PROTOCOL)): i
+            for i, job in enumerate(jobs)
+        }
+        for f in as_completed(futs):
+            yield futs[f], pickle.loads(f.result())
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)

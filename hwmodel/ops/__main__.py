@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hwmodel.ops.compute import PATHS, compute_row, make_jobs
 from hwmodel.ops.oplib import default_op_library, select
-from hwmodel.ops.streams import STREAM_KINDS
+from hwmodel.ops.streams import STREAM_KINDS, load_operand_pools
 from hwmodel.ops.table import build_table
 from hwmodel.rtlsim import UnitError
 
@@ -39,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m hwmodel.ops", description=__doc__.split("\n")[3])
     ap.add_argument("--unit", help="only this unit (e.g. mul_booth, fp_add)")
     ap.add_argument("--format", dest="fmt", help="only this number format (e.g. int16, fp32)")
-    ap.add_argument("--stream", action="append", choices=[s for s in STREAM_KINDS if s != "tensor"],
-                    help="operand stream(s) (default: uniform)")
+    ap.add_argument("--stream", action="append", choices=list(STREAM_KINDS),
+                    help="operand stream(s) (default: uniform); tensor needs --tensors")
+    ap.add_argument("--tensors", help="operand samples (.npz from `python -m learning trace "
+                    "--samples N --samples-out FILE`) for the tensor stream")
     ap.add_argument("--path", choices=[*PATHS, "both"], default="both",
                     help="energy path: default (RTL cells), yosys (mapped netlist), or both")
     ap.add_argument("--vectors", type=int, default=1000, help="operand pairs per row")
@@ -54,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         units = select(default_op_library(), args.unit, args.fmt)
         paths = list(PATHS) if args.path == "both" else [args.path]
-        jobs = make_jobs(units, args.stream or ["uniform"], paths, args.vectors, args.seed)
+        pools = load_operand_pools(args.tensors) if args.tensors else None
+        jobs = make_jobs(units, args.stream or ["uniform"], paths, args.vectors, args.seed,
+                         pools)
         failed: list[str] = []
         df = build_table(jobs, compute_row, workers=max(1, args.workers), errors=failed)
     except UnitError as exc:

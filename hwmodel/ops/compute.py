@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from functools import lru_cache
 
+import numpy as np
+
 from hwmodel.cells.library import library_paths
 from hwmodel.cells.spice import SimSettings
 from hwmodel.ops.cellcosts import default_costs
@@ -20,7 +22,7 @@ from hwmodel.ops.energy import WIRE_CAP_FF_PER_UM, WIRE_UM_PER_FANOUT
 from hwmodel.ops.oplib import OpUnit
 from hwmodel.ops.streams import make_stream
 from hwmodel.ops.table import RowJob
-from hwmodel.rtlsim import load_unit
+from hwmodel.rtlsim import UnitError, load_unit
 
 PATHS: tuple[str, ...] = ("default", "yosys")
 CLOCK_PERIOD_NS = 1.0  # the paper's 1 GHz
@@ -42,12 +44,17 @@ def tool_versions() -> str:
 
 
 def make_jobs(units: list[OpUnit], streams: list[str], paths: list[str], vectors: int,
-              seed: int) -> list[RowJob]:
-    """One job per unit x stream x path, keyed on the default library file."""
+              seed: int, tensors: tuple[np.ndarray, np.ndarray] | None = None) -> list[RowJob]:
+    """One job per unit x stream x path, keyed on the default library file. ``tensors``: the
+    operand pools of the ``tensor`` stream (:func:`hwmodel.ops.streams.operand_pools`)."""
+    if "tensor" in streams and tensors is None:
+        raise UnitError("stream 'tensor' needs operand samples of a network; pass --tensors "
+                        "FILE.npz from `python -m learning trace --samples-out`")
     lib_file = library_paths(SimSettings())["json"]
     settings = (("clock_period_ns", CLOCK_PERIOD_NS), ("wire_cap_ff_per_um", WIRE_CAP_FF_PER_UM),
                 ("wire_um_per_fanout", WIRE_UM_PER_FANOUT))
-    return [RowJob(u, s, p, vectors, seed, lib_file, settings)
+    return [RowJob(u, s, p, vectors, seed, lib_file, settings,
+                   tensors if s == "tensor" else None)
             for u in units for s in streams for p in paths]
 
 
@@ -55,7 +62,7 @@ def compute_row(job: RowJob) -> dict:
     """Characterize one job (runs Icarus, and Yosys on the yosys path)."""
     u = job.op_unit
     spec = load_unit(u.path)
-    stream = make_stream(job.stream, u.fmt, job.vectors, job.seed)
+    stream = make_stream(job.stream, u.fmt, job.vectors, job.seed, tensors=job.tensors)
     costs = default_costs()
     row: dict = {"unit": u.unit, "op": u.op, "format": u.fmt, "stream": job.stream,
                  "path": job.path, "params": str(dict(sorted(u.params.items()))),

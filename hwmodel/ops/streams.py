@@ -136,3 +136,31 @@ def make_stream(kind: str, fmt: NumberFormat | str, n: int, seed: int = 0,
                          else int_to_bits(quantize(vals, fmt), fmt))
         return out
     raise UnitError(f"unknown stream kind {kind!r}; use one of: {', '.join(STREAM_KINDS)}")
+
+
+def operand_pools(samples: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The two operand pools of a training iteration's MACs from ``learning.trace`` samples
+    (keys ``<layer>|<operand>``): forward ``weight x ifmap``, backward-data ``weight x grad_out``
+    and weight-gradient ``ifmap x grad_out`` give pool ``a`` = weights and input activations,
+    pool ``b`` = input activations and output gradients."""
+    def pool(kinds: tuple[str, ...]) -> np.ndarray:
+        parts = [np.asarray(v, dtype=np.float64).ravel() for k, v in sorted(samples.items())
+                 if k.split("|", 1)[-1].split(":", 1)[0] in kinds]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    a, b = pool(("weight", "ifmap")), pool(("ifmap", "grad_out"))
+    if a.size == 0 or b.size == 0:
+        raise UnitError("the operand samples hold no weight/ifmap/grad_out values; record them "
+                        "with `python -m learning trace --samples N --samples-out FILE.npz`")
+    return a, b
+
+
+def load_operand_pools(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`operand_pools` of an ``.npz`` written by ``python -m learning trace``."""
+    try:
+        with np.load(path) as z:
+            samples = {k.replace("__", "/"): z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise UnitError(f"operand samples {path}: cannot read ({exc}); pass an .npz from "
+                        "`python -m learning trace --samples-out`") from None
+    return operand_pools(samples)

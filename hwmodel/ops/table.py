@@ -16,9 +16,10 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hwmodel.ops.oplib import OpUnit
@@ -45,9 +46,13 @@ class RowJob:
     seed: int
     library_file: Path
     settings: tuple[tuple[str, float], ...] = ()
+    tensors: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False)
 
     def key(self) -> str:
         h = hashlib.sha256()
+        if self.tensors is not None:  # the "tensor" stream's operand pools
+            for t in self.tensors:
+                h.update(np.ascontiguousarray(t, dtype=np.float64).tobytes() + b"|")
         for src in dependency_files(self.op_unit.path):
             h.update(src.name.encode() + src.read_bytes())
         h.update(self.library_file.read_bytes())

@@ -51,6 +51,11 @@ def load(name_or_path: str) -> ReportConfig:
         raise ReportError(f"report config {p}: unknown key {unknown[0]!r}; "
                           f"known: {', '.join(sorted(known))}")
     cfg = ReportConfig(name=p.stem, **data)
+    from hwmodel.ops.streams import STREAM_KINDS
+
+    if cfg.stream not in STREAM_KINDS:
+        raise ReportError(f"report config {p}: unknown stream {cfg.stream!r}; use one of: "
+                          f"{', '.join(STREAM_KINDS)}")
     if cfg.op_vectors < 10 or cfg.trace_iterations < 1:
         raise ReportError(f"report config {p}: op_vectors must be >= 10 and "
                           "trace_iterations >= 1")

@@ -7,6 +7,7 @@ returns a :class:`ReportData` that :mod:`hwmodel.report.render` turns into files
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ class ReportData:
     learning: object  # learning.results.Results
     sweep: pd.DataFrame  # one row per sharing point: accuracy, costs, times
     methods: pd.DataFrame  # accuracy of each method (Table 1/2 form)
+    combination: pd.DataFrame  # every combination rule x method, with its extra cost
     op_costs: pd.DataFrame  # the op-cost rows used
     sram: pd.DataFrame  # the SRAM design points used
     memory: pd.DataFrame  # access energy by level/data type at every sharing point
@@ -68,6 +70,36 @@ def trace_sharing_points(res, cfg: ReportConfig, iterations: int, progress: bool
     return out
 
 
+def network_operand_pools(exp, values_per_tensor: int = 256) -> tuple:
+    """Operand pools of the ``tensor`` stream (:func:`hwmodel.ops.streams.operand_pools`):
+    weights, activations and gradients sampled from one training iteration of the trained base
+    network (a copy; ``exp`` is a finished :class:`learning.incremental.Experiment`) on one
+    batch of real task-0 training images, read under task 0's data guard."""
+    import copy
+
+    import numpy as np
+    import torch
+
+    from hwmodel.ops.streams import operand_pools
+    from learning.models import freeze_prefix
+    from learning.trace import trace_training
+    from learning.training import to_float
+
+    lc = exp.cfg
+    task = exp.tasks[0]
+    net = freeze_prefix(copy.deepcopy(exp.base), 0)  # a trainable copy: gradients flow
+    with exp.guard.learning([task.index]):
+        x, y = task.train()
+    idx = np.sort(np.random.default_rng(lc.seed).permutation(len(y))[: lc.batch_size])
+    inputs = to_float(x[idx])
+    targets = torch.as_tensor(task.local(y[idx]), dtype=torch.long)
+    tr = trace_training(net, tuple(inputs.shape[1:]), len(idx),
+                        optimizer=_optimizer_name(dataclasses.asdict(lc)), frozen=None,
+                        sample_operands=values_per_tensor, iterations=1, seed=lc.seed,
+                        inputs=inputs, targets=targets)
+    return operand_pools(tr.samples)
+
+
 def _block_of(layer: str) -> int:
     parts = layer.split(".")
     if len(parts) > 1 and parts[0] == "blocks" and parts[1].split("/")[0].split("#")[0].isdigit():
@@ -87,7 +119,8 @@ def run(cfg: ReportConfig, *, data_root: str | None = None, progress: bool = Tru
     """Run every stage for ``cfg``; raises ReportError (one line) on bad input."""
     from learning.config import load_config
     from learning.errors import LearningError
-    from learning.incremental import run_experiment
+    from learning.incremental import Experiment
+    from learning.results import write_results
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -97,7 +130,13 @@ def run(cfg: ReportConfig, *, data_root: str | None = None, progress: bool = Tru
             overrides["data_root"] = data_root
         lcfg = load_config(cfg.learning, overrides or None)
         log(f"[1/4] incremental learning: {lcfg.name} ({lcfg.dataset}, {lcfg.model})")
-        res = run_experiment(lcfg, progress=progress)
+        if lcfg.threads:
+            import torch
+
+            torch.set_num_threads(lcfg.threads)
+        exp = Experiment(lcfg, progress=progress)
+        res = exp.run()
+        write_results(res, exp.out_dir)
     except LearningError as exc:
         raise ReportError(f"learning config {cfg.learning!r}: {exc}") from None
     timings["learning_s"] = time.perf_counter() - t0
@@ -113,7 +152,12 @@ def run(cfg: ReportConfig, *, data_root: str | None = None, progress: bool = Tru
              and u.unit in {"fp_mac", "fp_mul", "fp_add", "mac_int", "mul_booth", "add_ks"}]
     if not units:
         raise ReportError(f"no RTL unit implements format {cfg.format!r}")
-    jobs = make_jobs(units, [cfg.stream], ["default"], cfg.op_vectors, 0)
+    pools = None
+    if cfg.stream == "tensor":
+        log("      operand samples: one training iteration of the trained base network on real "
+            "task-0 images")
+        pools = network_operand_pools(exp)
+    jobs = make_jobs(units, [cfg.stream], ["default"], cfg.op_vectors, 0, pools)
     op_table = build_table(jobs, compute_row, workers=2, progress=progress)
     costs = OpCosts.from_table(op_table, cfg.format, cfg.stream, "default")
     timings["op_costs_s"] = time.perf_counter() - t2
@@ -160,11 +204,20 @@ def run(cfg: ReportConfig, *, data_root: str | None = None, progress: bool = Tru
     timings["cost_s"] = time.perf_counter() - t3
     timings["total_s"] = time.perf_counter() - t0
 
-    methods = pd.DataFrame([{"method": m.method, "top1_pct": m.top1_pct, "top5_pct": m.top5_pct,
+    methods = pd.DataFrame([{"method": m.method, "combiner": m.combiner or "-",
+                             "top1_pct": m.top1_pct, "top5_pct": m.top5_pct,
                              "final_task_acc_pct": m.final_task_acc_pct,
                              "avg_forgetting_pct": m.avg_forgetting_pct,
                              "trained_params": m.trained_params, "train_time_s": m.train_time_s}
                             for m in res.methods])
+    # A rule's extra compute per inference is charged at the training format's MAC energy.
+    combination = pd.DataFrame([{
+        "method": c.method, "rule": c.rule, "top1_pct": c.top1_pct, "top5_pct": c.top5_pct,
+        "task_id_pct": c.task_id_pct[-1], "all_class_pct": c.all_class_pct,
+        "gap_to_joint_pts": c.gap_to_joint_pts, "storage_bytes": c.storage_bytes,
+        "macs_per_inference": c.macs_per_inference,
+        "energy_per_inference_pj": c.macs_per_inference * costs.mac_pj,
+    } for c in res.combinations])
     sram_rows = [{"buffer": name, **c.to_dict()} for name, c in hierarchy.sram_costs.items()]
     prov = {
         "learning_config": res.config, "dataset": res.dataset,
@@ -173,6 +226,6 @@ def run(cfg: ReportConfig, *, data_root: str | None = None, progress: bool = Tru
         "accelerator": accel.__dict__, "memory": mem, "tools": tool_versions(),
         "python": platform.python_version(),
     }
-    return ReportData(cfg, res, sweep, methods, op_table, pd.DataFrame(sram_rows),
+    return ReportData(cfg, res, sweep, methods, combination, op_table, pd.DataFrame(sram_rows),
                       pd.concat(mem_rows, ignore_index=True),
                       pd.concat(sto_rows, ignore_index=True), prov, timings)

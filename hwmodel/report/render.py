@@ -72,6 +72,12 @@ def _sram_view(df: pd.DataFrame) -> pd.DataFrame:
     return df[[c for c in cols if c in df.columns]]
 
 
+def _combination_view(df: pd.DataFrame) -> pd.DataFrame:
+    cols = ["method", "rule", "top1_pct", "top5_pct", "task_id_pct", "gap_to_joint_pts",
+            "storage_bytes", "macs_per_inference", "energy_per_inference_pj"]
+    return df[[c for c in cols if c in df.columns]]
+
+
 def _sweep_view(df: pd.DataFrame) -> pd.DataFrame:
     cols = ["sharing_point_pct", "chosen", "test_acc_pct", "macs", "compute_energy_pj",
             "memory_energy_pj", "total_energy_pj", "modeled_time_s", "measured_iteration_s",
@@ -96,8 +102,14 @@ def sections(data: ReportData) -> list[tuple[str, str, pd.DataFrame | None, str 
     return [
         ("Summary", lead, None, None),
         ("Accuracy of the updated network (paper Tables 1 and 2)",
-         "All-class top-1 after the last task; the combination rule is the learning config's "
-         f"`{res.config.get('combiner', 'max-prob')}`.", data.methods, None),
+         "All-class top-1 after the last task; the column `combiner` names the combination "
+         "rule that produced each accuracy (the learning config's "
+         f"`{res.config.get('combiner')}`).", data.methods, None),
+        ("Combination rules", "Every rule on the same trained branches: all-class top-1, "
+         "task identification (predicted class in the image's own task), gap to joint "
+         "training, and each rule's extra storage and compute per inference (energy at the "
+         f"{data.config.format} MAC cost). `max-softmax` is the paper's rule.",
+         _combination_view(data.combination), None),
         ("Savings vs sharing (paper Tables 3 and 5)", "Relative to training the new branch "
          "without sharing (0 %).", savings_table(data), None),
         ("Accuracy vs sharing (Fig. 2b)", "", None, "fig2b_accuracy_vs_sharing.png"),
@@ -165,7 +177,9 @@ def summary(data: ReportData) -> dict:
         "config": data.config.name,
         "learning": {"name": res.name, "tasks": res.tasks,
                      "chosen_sharing_point_pct": res.chosen_sharing_point_pct,
-                     "methods": {m.method: {"top1_pct": m.top1_pct} for m in res.methods}},
+                     "methods": {m.method: {"top1_pct": m.top1_pct, "combiner": m.combiner}
+                                 for m in res.methods},
+                     "combination": json.loads(data.combination.to_json(orient="records"))},
         "sweep": json.loads(data.sweep.to_json(orient="records")),
         "savings": json.loads(savings_table(data).to_json(orient="records")),
         "provenance": data.provenance,
@@ -181,6 +195,7 @@ def write_report(data: ReportData, out_dir: Path) -> Path:
     try:
         figures.write_all(data.sweep, tmp)
         tables = {"sweep.csv": data.sweep, "methods.csv": data.methods,
+                  "combination.csv": data.combination,
                   "savings.csv": savings_table(data), "op_costs.csv": data.op_costs,
                   "sram.csv": data.sram, "memory_access.csv": data.memory,
                   "storage.csv": data.storage}

@@ -79,7 +79,8 @@ def test_old_task_logits_bit_identical_after_every_increment(fmnist, approach_kw
     from learning.network import UpdatedNetwork, base_branch
 
     net = UpdatedNetwork(exp.base)
-    net.add_branch(base_branch(exp.base), exp.tasks[0].classes, 1.0)
+    b0 = base_branch(exp.base)
+    net.add_branch(b0, exp.tasks[0].classes, exp.fit_stats(b0, exp.tasks[0], 1.0))
     with torch.no_grad():
         x = torch.as_tensor(exp.tasks[0].x_test).float() * (2 / 255) - 1
         assert torch.equal(net.branch_logits(x)[0], after_base[0])

@@ -59,3 +59,21 @@ def test_bad_stream_requests() -> None:
         make_stream("uniform", "int7", 10)
     with pytest.raises(UnitError, match="unknown stream kind 'gaussian'"):
         make_stream("gaussian", "int8", 10)
+
+
+def test_operand_pools_from_trace_samples(tmp_path) -> None:
+    from hwmodel.ops.streams import load_operand_pools, operand_pools
+
+    samples = {"blocks.0/conv|weight:weight": np.full(4, 1.0),
+               "blocks.0/conv|ifmap": np.full(3, 2.0),
+               "blocks.0/conv|grad_out": np.full(2, 3.0), "blocks.0/conv|ofmap": np.full(5, 9.0)}
+    a, b = operand_pools(samples)
+    assert sorted(a.tolist()) == [1.0] * 4 + [2.0] * 3  # weights and input activations
+    assert sorted(b.tolist()) == [2.0] * 3 + [3.0] * 2  # input activations and output gradients
+    np.savez(tmp_path / "s.npz", **{k.replace("/", "__"): v for k, v in samples.items()})
+    a2, b2 = load_operand_pools(str(tmp_path / "s.npz"))
+    assert sorted(a2.tolist()) == sorted(a.tolist()) and sorted(b2.tolist()) == sorted(b.tolist())
+    with pytest.raises(UnitError, match="no weight/ifmap/grad_out"):
+        operand_pools({"x|ofmap": np.ones(3)})
+    with pytest.raises(UnitError, match="cannot read"):
+        load_operand_pools(str(tmp_path / "missing.npz"))

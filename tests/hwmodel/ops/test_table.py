@@ -39,3 +39,31 @@ def test_cache_and_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_unknown_unit_is_one_line() -> None:
     with pytest.raises(UnitError, match="no op unit matches unit='adder'"):
         select(default_op_library(), "adder")
+
+
+def test_cache_key_follows_rtl_library_stream_and_tensor_content(tmp_path: Path) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    (unit,) = select(default_op_library(), "add_rca", "int8")
+    (job,) = make_jobs([unit], ["uniform"], ["default"], 50, 0)
+    same = make_jobs([unit], ["uniform"], ["default"], 50, 0)[0]
+    assert job.key() == same.key()
+    # a changed RTL source (even a comment) is a different row
+    rtl = tmp_path / unit.path.name
+    rtl.write_text(unit.path.read_text() + "\n// edited\n")
+    edited = dataclasses.replace(job, op_unit=dataclasses.replace(unit, path=rtl))
+    assert edited.key() != job.key()
+    # so is a changed cell library
+    lib = tmp_path / job.library_file.name
+    lib.write_bytes(job.library_file.read_bytes() + b" ")
+    assert dataclasses.replace(job, library_file=lib).key() != job.key()
+    # and a tensor stream built from different network samples
+    a, b = np.linspace(-1, 1, 64), np.linspace(0, 2, 64)
+    (t1,) = make_jobs([unit], ["tensor"], ["default"], 50, 0, (a, b))
+    (t2,) = make_jobs([unit], ["tensor"], ["default"], 50, 0, (a, b * 1.5))
+    (t3,) = make_jobs([unit], ["tensor"], ["default"], 50, 0, (a.copy(), b.copy()))
+    assert t1.key() != t2.key() and t1.key() == t3.key()
+    with pytest.raises(UnitError, match="needs operand samples"):
+        make_jobs([unit], ["tensor"], ["default"], 50, 0)

@@ -18,7 +18,7 @@ TINY = """
 description = "tiny end-to-end check"
 learning = "fast"
 format = "fp32"
-stream = "uniform"
+stream = "tensor"
 op_vectors = 40
 trace_iterations = 1
 [learning_overrides]
@@ -46,7 +46,7 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_report_files(report_dir: Path) -> None:
     names = {p.name for p in report_dir.iterdir()}
     assert {"report.md", "report.html", "summary.json", "sweep.csv", "methods.csv",
-            "savings.csv", "op_costs.csv", "sram.csv"} <= names
+            "combination.csv", "savings.csv", "op_costs.csv", "sram.csv"} <= names
     assert set(FIGURES) <= names
     summary = json.loads((report_dir / "summary.json").read_text())
     sweep = summary["sweep"]
@@ -55,7 +55,15 @@ def test_report_files(report_dir: Path) -> None:
     energies = [p["compute_energy_pj"] for p in sweep]
     assert all(b <= a for a, b in zip(energies, energies[1:], strict=False))
     assert energies[-1] < energies[0]
+    # every combination rule is reported with the rule that produced the method's accuracy
+    learning = summary["learning"]
+    rules = {c["rule"] for c in learning["combination"]}
+    assert {"max-softmax", "temperature", "energy", "mahalanobis"} <= rules
+    assert learning["methods"]["sharing"]["combiner"] == "mahalanobis"
+    maha = [c for c in learning["combination"] if c["rule"] == "mahalanobis"]
+    assert all(c["storage_bytes"] > 0 and c["energy_per_inference_pj"] > 0 for c in maha)
     md = (report_dir / "report.md").read_text()
+    assert "## Combination rules" in md
     for fig in FIGURES:
         assert f"]({fig})" in md
     assert not list(report_dir.parent.glob(".run.*")), "temporary folder left behind"
@@ -86,3 +94,30 @@ def test_chromium_loads_every_image(report_dir: Path, tmp_path: Path) -> None:
     subprocess.run(["chromium", *flags, f"--screenshot={shot}", "--window-size=1200,2400",
                     html.as_uri()], capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", report_config.available())
+def test_every_named_config_loads_with_a_valid_learning_config(name: str) -> None:
+    from learning.config import load_config
+
+    cfg = report_config.load(name)
+    lcfg = load_config(cfg.learning, dict(cfg.learning_overrides) or None)
+    assert lcfg.name == cfg.learning
+    assert {"paper-digits-letters", "paper-cifar10-clone", "paper-cifar100-resnet101",
+            "paper-imagenet-resnet18"} <= set(report_config.available())
+
+
+def test_paper_config_without_its_data_is_a_one_line_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rc = report_main(["--config", "paper-imagenet-resnet18", "--out", str(tmp_path / "r"),
+                      "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc != 0 and len(err) == 1 and "data_path" in err[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_stream_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('learning = "fast"\nstream = "gaussian"\n')
+    with pytest.raises(report_config.ReportError, match="unknown stream 'gaussian'"):
+        report_config.load(str(bad))
