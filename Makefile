@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup report test sim test-all lint cells ops clean
+.PHONY: setup report test sim test-all lint cells ops bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -31,6 +31,12 @@ cells: setup
 ## The op-cost table of every RTL unit, both energy paths.
 ops: setup
 	$(PY) -m hwmodel.ops
+
+## Speed benchmarks (printed tables; see README): training, cells, SRAM, gate-level sim.
+bench: setup
+	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_gatelevel.py
+	$(PY) benchmarks/bench_sram.py
 
 lint: setup
 	$(PY) -m ruff check .

@@ -81,11 +81,15 @@ def main(argv: list[str] | None = None) -> int:
         overrides["sweep"] = False
     try:
         cfg = load_config(args.config, overrides)
+        from learning import distributed
+
+        distributed.init_from_env(cfg.device)  # data-parallel when launched by torchrun
         from learning.incremental import default_output_dir, run_experiment
         from learning.results import format_results, results_json
 
         t0 = time.perf_counter()
-        res = run_experiment(cfg, progress=not args.no_progress, resume=not args.fresh)
+        res = run_experiment(cfg, progress=not args.no_progress and distributed.is_main(),
+                             resume=not args.fresh)
         elapsed = time.perf_counter() - t0
     except LearningError as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -96,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     out = Path(cfg.output_dir) if cfg.output_dir else default_output_dir(cfg)
+    if not distributed.is_main():
+        return 0  # rank 0 prints and writes
     if args.json:
         print(results_json(res), end="")
     else:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from learning import distributed
 from learning.combine import RULES, BranchOutput, BranchStats, fit_branch_stats, fit_temperature
 from learning.config import ExperimentConfig
 from learning.data import ImageDataset, TaskData, load_dataset, make_tasks
@@ -113,7 +114,7 @@ class Checkpoint:
         self.states, self.infos = states, infos
 
     def save(self) -> None:
-        if self.path is None:
+        if self.path is None or not distributed.is_main():  # rank 0 writes under torchrun
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         blob = {
@@ -140,10 +141,11 @@ class Checkpoint:
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return distributed.local_device(
+            torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     if name == "cuda" and not torch.cuda.is_available():
         raise LearningError("device cuda requested but no CUDA GPU is visible; use --device cpu")
-    return torch.device(name)
+    return distributed.local_device(torch.device(name))
 
 
 def default_output_dir(cfg: ExperimentConfig) -> Path:
@@ -567,7 +569,7 @@ class Experiment:
                                    for p in cfg.sweep_percents})
             pts: dict[int, tuple[nn.Module, dict[str, Any], str]] = {}
             todo = [k for k in ks if f"clone-t1-k{k}" not in self.ckpt.infos]
-            if cfg.workers > 1 and len(todo) > 1:
+            if cfg.workers > 1 and len(todo) > 1 and not distributed.active():
                 # The points are independent stages, each seeded from its label alone: train the
                 # missing ones in worker processes (threads // workers torch threads each) and
                 # checkpoint each as it arrives; the loop below then loads them.
@@ -685,6 +687,7 @@ class Experiment:
             environment={
                 "torch": torch.__version__, "device": str(self.device),
                 "threads": torch.get_num_threads(),
+                "world_size": distributed.world_size(),
             },
         )
 
@@ -753,6 +756,6 @@ def run_experiment(
     exp = Experiment(cfg, progress=progress, resume=resume, checkpoint=write, on_stage=on_stage,
                      dataset=dataset)
     res = exp.run()
-    if write:
+    if write and distributed.is_main():
         write_results(res, exp.out_dir)
     return res

@@ -44,6 +44,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from learning import distributed
+
 # Pixel scaling: uint8 0..255 -> [-1, 1] (fixed, so no statistic is computed from any task's
 # data before it is learned).
 PIXEL_SCALE = 2.0 / 255.0
@@ -304,26 +306,31 @@ def train_model(
                 tqdm.write(f"{desc}: trunk outputs not cached: {reason}")
     trunk_label = {"none": None, "off": "uncached", "memory": "cached", "disk": "cached:disk"}
     modules.train()
+    step_forward = distributed.wrap(modules, forward, device)  # DDP under torchrun
     try:
         with deterministic(), tqdm(total=total, desc=desc, disable=not progress, leave=False,
                                    unit="step") as bar:
             for _ in range(epochs):
                 perm = torch.randperm(n, generator=g)
                 for s in range(steps_per_epoch):
-                    idx = perm[s * batch_size : (s + 1) * batch_size]
+                    full = perm[s * batch_size : (s + 1) * batch_size]
+                    # under torchrun: this process's share of the batch (augmentation draws
+                    # for the whole batch, so every process's generator stays in step)
+                    mine = distributed.shard(torch.arange(full.numel()))
+                    idx = full[mine]
                     yb = yt[idx].to(device)
                     if cache is not None:
                         feats: Any = cache.gather(idx, device)
                     else:
-                        xb = to_float(xt[idx])
+                        xb = to_float(xt[full])
                         if use_augment:
                             xb = augment(xb, g)
-                        feats = xb.to(device)
+                        feats = xb[mine].to(device)
                         if trunk is not None:
                             feats = trunk_outputs(trunk, feats, batch_size)
                     if trunk is not None and len(feats) == 1:
                         feats = feats[0]
-                    loss = nn.functional.cross_entropy(forward(feats), yb)
+                    loss = nn.functional.cross_entropy(step_forward(feats), yb)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
