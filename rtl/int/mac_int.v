@@ -13,6 +13,13 @@
 //   (rc_inv + ACC_W rc_and2) -> rc_ha + core_add_ks #(ACC_W-1) (Kogge & Stone 1973) -> hold mux
 //   (ACC_W rc_mux2, selects the new sum only on a valid input) -> ACC_W + 1 rc_dffr (accumulator
 //   and out_valid, asynchronous reset by rst).
+// Simulation speed: a vector driven bit by bit by separate cells (here the adder's sum and the
+//   accumulator) is one multi-driver net in Icarus, and every bit-select reader re-reads the
+//   whole vector on each bit event (ACC_W x ACC_W work per glitch). The accumulator and hold-mux
+//   outputs are therefore 1-bit wires local to each g_bit block, and the adder's sum is read
+//   through one whole-vector alias (sum = sum_d), so each bit event costs one copy. Neither adds
+//   a cell: the netlist is unchanged. (Local wires rather than a net array: Yosys 0.23 asserts
+//   when a cell output drives a net-array element in a top module elaborated with -chparam.)
 `timescale 1ns/1ps
 module mac_int #(parameter W = 8, parameter SIGNED = 0, parameter ACC_W = 2*W+8,
                  parameter LATENCY = 1) (
@@ -27,8 +34,7 @@ module mac_int #(parameter W = 8, parameter SIGNED = 0, parameter ACC_W = 2*W+8,
 );
     wire [2*W-1:0]   p, pr;
     wire             vr, clr_r, clr_n, c0, cout_unused;
-    wire [ACC_W-1:0] pe, acc, ag, sum;
-    wire             nxt [0:ACC_W-1];
+    wire [ACC_W-1:0] pe, ag, sum_d, sum;
     core_mul_booth #(.W(W), .SIGNED(SIGNED)) u_mul (.a(a), .b(b), .p(p));
     rc_pipe #(.W(2*W+1), .LATENCY(LATENCY-1)) u_pipe (.clk(clk), .rst(rst), .in_valid(in_valid),
                                                      .d({acc_clr, p}), .out_valid(vr),
@@ -44,14 +50,16 @@ module mac_int #(parameter W = 8, parameter SIGNED = 0, parameter ACC_W = 2*W+8,
         end
         rc_inv u_clrn (.A(clr_r), .Y(clr_n));
         for (i = 0; i < ACC_W; i = i + 1) begin : g_bit
-            rc_and2 u_g   (.A(acc[i]), .B(clr_n), .Y(ag[i]));
-            rc_mux2 u_hold (.A(acc[i]), .B(sum[i]), .S(vr), .Y(nxt[i]));
-            rc_dffr u_acc (.D(nxt[i]), .CK(clk), .R(rst), .Q(acc[i]));
+            wire acc, nxt;   // accumulator bit i and its next value
+            rc_and2 u_g   (.A(acc), .B(clr_n), .Y(ag[i]));
+            rc_mux2 u_hold (.A(acc), .B(sum[i]), .S(vr), .Y(nxt));
+            rc_dffr u_acc (.D(nxt), .CK(clk), .R(rst), .Q(acc));
+            assign y[i] = acc;
         end
     endgenerate
-    rc_ha u_ha0 (.A(ag[0]), .B(pe[0]), .S(sum[0]), .CO(c0));
+    rc_ha u_ha0 (.A(ag[0]), .B(pe[0]), .S(sum_d[0]), .CO(c0));
     core_add_ks #(.W(ACC_W-1)) u_add (.a(ag[ACC_W-1:1]), .b(pe[ACC_W-1:1]), .cin(c0),
-                                     .s(sum[ACC_W-1:1]), .cout(cout_unused));
+                                     .s(sum_d[ACC_W-1:1]), .cout(cout_unused));
+    assign sum = sum_d;
     rc_dffr u_vld (.D(vr), .CK(clk), .R(rst), .Q(out_valid));
-    assign y = acc;
 endmodule
