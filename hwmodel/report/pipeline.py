@@ -40,6 +40,40 @@ class ReportData:
     timings_s: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SharingPoint:
+    """One sharing point the report costs: blocks shared and the task-1 accuracy there."""
+
+    share_k: int
+    sharing_point_pct: float
+    shared_pct: float
+    test_acc_pct: float
+    val_acc_pct: float
+    chosen: bool
+
+
+def sharing_points_of(res) -> dict[int, SharingPoint]:
+    """The points to cost: the sweep's when there is one; otherwise no sharing (the no-sharing
+    baseline's task-1 branch) and the approach's own point (its task-1 branch). Approach 1
+    (widen) is traced with its last conv block and head training, an upper bound of its new
+    kernels and outputs."""
+    if res.sweep:
+        return {p.share_k: SharingPoint(p.share_k, p.sharing_point_pct, p.shared_pct,
+                                        p.test_acc_pct, p.val_acc_pct, bool(p.chosen))
+                for p in res.sweep}
+    nan = float("nan")
+    out = {0: SharingPoint(0, 0.0, 0.0, nan, nan, False)}
+    for m in res.methods:
+        b = next((b for b in m.branches if b.task == 1), None)
+        if b is None or m.method not in ("sharing", "no-sharing"):
+            continue
+        k = 0 if m.method == "no-sharing" else b.share_k
+        out[k] = SharingPoint(k, 0.0 if k == 0 else b.sharing_point_pct,
+                              0.0 if k == 0 else b.shared_pct, b.test_acc_task_aware_pct,
+                              b.val_acc_pct, m.method == "sharing")
+    return out
+
+
 def trace_sharing_points(res, cfg: ReportConfig, iterations: int, progress: bool = True,
                          ) -> dict[int, object]:
     """Trace one training iteration of the task-1 network at every swept sharing point."""
@@ -57,7 +91,7 @@ def trace_sharing_points(res, cfg: ReportConfig, iterations: int, progress: bool
         shape = [shape[2], shape[0], shape[1]]
     c, h, _ = shape
     n_new = len(res.tasks[1]) if len(res.tasks) > 1 else len(res.tasks[0])
-    ks = sorted({p.share_k for p in res.sweep} | {0})
+    ks = sorted(sharing_points_of(res))
     out = {}
     for k in tqdm(ks, desc="tracing sharing points", unit="point", disable=not progress):
         torch.manual_seed(lc["seed"])
@@ -170,7 +204,7 @@ def run(cfg: ReportConfig, *, data_root: str | None = None, progress: bool = Tru
                                         dram=mem.get("dram", "ddr3"))
     accel = Accelerator(**cfg.accelerator)
     sweep_rows, mem_rows, sto_rows = [], [], []
-    by_k = {p.share_k: p for p in res.sweep}
+    by_k = sharing_points_of(res)
     for k, tr in sorted(traces.items()):
         energy = access_energy(tr.df, hierarchy)
         cost = iteration_cost(tr.df, costs, energy, accel)

@@ -121,3 +121,24 @@ def test_unknown_stream_is_a_one_line_error(tmp_path: Path) -> None:
     bad.write_text('learning = "fast"\nstream = "gaussian"\n')
     with pytest.raises(report_config.ReportError, match="unknown stream 'gaussian'"):
         report_config.load(str(bad))
+
+
+def test_approaches_without_a_sweep_are_costed_at_their_own_point() -> None:
+    from hwmodel.report.pipeline import sharing_points_of
+    from learning.config import config_from_dict
+    from learning.incremental import run_experiment
+
+    cfg = config_from_dict({"dataset": "fashion-mnist", "splits": [4, 3, 3], "model": "lenet",
+                            "approach": "clone", "clone_blocks": 1, "train_per_class": 30,
+                            "test_per_class": 10, "epochs": 1, "batch_size": 32, "seed": 2,
+                            "baselines": ["no-sharing"], "threads": 1})
+    res = run_experiment(cfg, progress=False, write=False)
+    pts = sharing_points_of(res)
+    k = res.chosen_share_k
+    assert set(pts) == {0, k} and k > 0
+    assert pts[k].chosen and not pts[0].chosen
+    share = res.method("sharing").branches[1]
+    noshare = res.method("no-sharing").branches[1]
+    assert pts[k].test_acc_pct == share.test_acc_task_aware_pct
+    assert pts[k].sharing_point_pct == share.sharing_point_pct > 0
+    assert pts[0].test_acc_pct == noshare.test_acc_task_aware_pct
