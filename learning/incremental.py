@@ -529,6 +529,8 @@ class Experiment:
         chosen_k: int | None = None
 
         # ---- no-sharing baseline (also the sweep's 0 % point) ----
+        # The base network is task 0's branch of every method: its statistics are fitted once.
+        base_stats = self.fit_stats(base_branch(base), tasks[0], base_info["temperature"])
         ns_branches: list[nn.Module] = []
         ns_infos: list[BranchInfo] = []
         ns_stats: list[BranchStats] = []
@@ -536,7 +538,7 @@ class Experiment:
             full0 = CloneBranch(0, list(base.blocks))
             ns_branches.append(full0)
             ns_infos.append(info_of(NO_SHARING, 0, "base", "base", None, 0, base_info))
-            ns_stats.append(self.fit_stats(full0, tasks[0], base_info["temperature"]))
+            ns_stats.append(base_stats)
             digests = [module_digest(full0)]
             self.record_and_check(NO_SHARING, ns_branches, digests)
             for t in range(1, len(tasks)):
@@ -554,7 +556,7 @@ class Experiment:
         sh_infos = [info_of(SHARING, 0, "base", "base", None, n_blocks - 1, base_info)]
         sh_infos[0].share_k = 0
         sh_infos[0].sharing_point_pct = 0.0
-        sh_stats = [self.fit_stats(sh_branches[0], tasks[0], base_info["temperature"])]
+        sh_stats = [base_stats]
         digests = [module_digest(sh_branches[0])]
         self.record_and_check(SHARING, sh_branches, digests)
         if cfg.approach == "clone":
@@ -744,13 +746,13 @@ def _method_result(
     )
 
 
-def run_experiment(
+def run_and_keep(
     cfg: ExperimentConfig, *, progress: bool = True, resume: bool = True,
     write: bool = True, on_stage: Callable[[str], None] | None = None,
     dataset: ImageDataset | None = None,
-) -> Results:
-    """Run (or resume) one experiment; with ``write`` keep a checkpoint and write results
-    (JSON + CSV) to the output folder. ``on_stage(label)`` is called after each new stage."""
+) -> tuple[Results, Experiment]:
+    """:func:`run_experiment`, also returning the finished :class:`Experiment` (its trained
+    networks and task data, e.g. to sample operands from the trained network)."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     exp = Experiment(cfg, progress=progress, resume=resume, checkpoint=write, on_stage=on_stage,
@@ -758,4 +760,15 @@ def run_experiment(
     res = exp.run()
     if write and distributed.is_main():
         write_results(res, exp.out_dir)
-    return res
+    return res, exp
+
+
+def run_experiment(
+    cfg: ExperimentConfig, *, progress: bool = True, resume: bool = True,
+    write: bool = True, on_stage: Callable[[str], None] | None = None,
+    dataset: ImageDataset | None = None,
+) -> Results:
+    """Run (or resume) one experiment; with ``write`` keep a checkpoint and write results
+    (JSON + CSV) to the output folder. ``on_stage(label)`` is called after each new stage."""
+    return run_and_keep(cfg, progress=progress, resume=resume, write=write, on_stage=on_stage,
+                        dataset=dataset)[0]

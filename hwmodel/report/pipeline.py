@@ -153,8 +153,7 @@ def run(cfg: ReportConfig, *, data_root: str | None = None, progress: bool = Tru
     """Run every stage for ``cfg``; raises ReportError (one line) on bad input."""
     from learning.config import load_config
     from learning.errors import LearningError
-    from learning.incremental import Experiment
-    from learning.results import write_results
+    from learning.incremental import run_and_keep
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -164,13 +163,7 @@ def run(cfg: ReportConfig, *, data_root: str | None = None, progress: bool = Tru
             overrides["data_root"] = data_root
         lcfg = load_config(cfg.learning, overrides or None)
         log(f"[1/4] incremental learning: {lcfg.name} ({lcfg.dataset}, {lcfg.model})")
-        if lcfg.threads:
-            import torch
-
-            torch.set_num_threads(lcfg.threads)
-        exp = Experiment(lcfg, progress=progress)
-        res = exp.run()
-        write_results(res, exp.out_dir)
+        res, exp = run_and_keep(lcfg, progress=progress)
     except LearningError as exc:
         raise ReportError(f"learning config {cfg.learning!r}: {exc}") from None
     timings["learning_s"] = time.perf_counter() - t0
