@@ -166,7 +166,6 @@ class Rule:
     """A combination rule: per-branch task log-weights and class probabilities."""
 
     name = ""
-    summary = ""
     use_temperature = True
 
     def class_probs(self, out: BranchOutput, st: BranchStats) -> torch.Tensor:
@@ -202,19 +201,22 @@ class Rule:
 
 
 class MaxSoftmax(Rule):
+    """The paper's rule: the highest softmax probability across branches (T = 1)."""
+
     name = "max-softmax"
-    summary = "paper: highest softmax probability across branches"
     use_temperature = False
 
 
 class Temperature(Rule):
+    """The highest temperature-scaled probability (T per branch, own validation split)."""
+
     name = "temperature"
-    summary = "highest temperature-scaled probability (T per branch, own validation split)"
 
 
 class Energy(Rule):
+    """Branches weighted by the negative free energy T*logsumexp(logits/T)."""
+
     name = "energy"
-    summary = "branch with the highest T*logsumexp(logits/T), then its top class"
 
     def task_log_weight(self, out: BranchOutput, st: BranchStats) -> torch.Tensor:
         t = st.temperature
@@ -225,8 +227,9 @@ class Energy(Rule):
 
 
 class Mahalanobis(Rule):
+    """Branches weighted by how well their feature statistics fit the input."""
+
     name = "mahalanobis"
-    summary = "branch whose feature statistics (class means, tied covariance) fit best"
 
     def task_log_weight(self, out: BranchOutput, st: BranchStats) -> torch.Tensor:
         d = nearest_mean_distance(out.features, st.whitener, st.means_white)
