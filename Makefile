@@ -36,6 +36,7 @@ ops: setup
 bench: setup
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_gatelevel.py
+	$(PY) benchmarks/bench_oplib.py
 	$(PY) benchmarks/bench_sram.py
 
 lint: setup

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CellLibraryError
+from .nldm import NldmTable
 from .spice import SimSettings
 
 LIB_DIR = Path(__file__).resolve().parent / "lib"
@@ -46,29 +47,6 @@ def default_verilog_models_path() -> Path:
     return library_paths(SimSettings())["verilog"]
 
 
-def _interp1(x: np.ndarray, xi: float) -> tuple[int, float]:
-    """Segment index and fraction for linear inter/extrapolation on axis ``x``."""
-    i = int(np.clip(np.searchsorted(x, xi) - 1, 0, len(x) - 2))
-    return i, (xi - x[i]) / (x[i + 1] - x[i])
-
-
-@dataclass(frozen=True)
-class Table2D:
-    """NLDM table: ``values[i, j]`` at input slew ``slew_ns[i]`` and load ``load_ff[j]``."""
-
-    slew_ns: np.ndarray
-    load_ff: np.ndarray
-    values: np.ndarray
-
-    def interpolate(self, slew_ns: float, load_ff: float) -> float:
-        """Bilinear interpolation (linear extrapolation outside the grid, as STA tools do)."""
-        i, fi = _interp1(self.slew_ns, slew_ns)
-        j, fj = _interp1(self.load_ff, load_ff)
-        v = self.values
-        return float((1 - fi) * (1 - fj) * v[i, j] + fi * (1 - fj) * v[i + 1, j]
-                     + (1 - fi) * fj * v[i, j + 1] + fi * fj * v[i + 1, j + 1])
-
-
 @dataclass(frozen=True)
 class ArcPoint:
     """One arc evaluated at a slew/load point (ns, pJ); None where the arc has no such edge."""
@@ -90,16 +68,16 @@ class TimingArc:
     timing_type: str
     sense: str
     side_states: tuple[str, ...]
-    cell_rise_ns: Table2D | None
-    cell_fall_ns: Table2D | None
-    rise_transition_ns: Table2D | None
-    fall_transition_ns: Table2D | None
-    rise_energy_pj: Table2D | None
-    fall_energy_pj: Table2D | None
+    cell_rise_ns: NldmTable | None
+    cell_fall_ns: NldmTable | None
+    rise_transition_ns: NldmTable | None
+    fall_transition_ns: NldmTable | None
+    rise_energy_pj: NldmTable | None
+    fall_energy_pj: NldmTable | None
 
     def interpolate(self, slew_ns: float, load_ff: float) -> ArcPoint:
-        def f(t: Table2D | None) -> float | None:
-            return None if t is None else t.interpolate(slew_ns, load_ff)
+        def f(t: NldmTable | None) -> float | None:
+            return None if t is None else t.lookup(slew_ns, load_ff)
 
         return ArcPoint(f(self.cell_rise_ns), f(self.cell_fall_ns), f(self.rise_transition_ns),
                         f(self.fall_transition_ns), f(self.rise_energy_pj), f(self.fall_energy_pj))
@@ -192,8 +170,8 @@ class CellLibrary:
         return e_int + 0.5 * load_ff * 1e-15 * self.vdd_v ** 2 * 1e12
 
 
-def _tab(arc: dict, key: str, s: np.ndarray, l_: np.ndarray) -> Table2D | None:
-    return Table2D(s, l_, np.asarray(arc[key], dtype=float)) if key in arc else None
+def _tab(arc: dict, key: str, s: np.ndarray, l_: np.ndarray) -> NldmTable | None:
+    return NldmTable(s, l_, np.asarray(arc[key], dtype=float)) if key in arc else None
 
 
 def library_from_summary(d: dict, paths: dict[str, Path] | None = None) -> CellLibrary:

@@ -33,6 +33,13 @@ class OpUnit:
     def label(self) -> str:
         return f"{self.unit}/{self.fmt}"
 
+    @property
+    def work_hint(self) -> int:
+        """Relative characterization effort (format bits x op weight): a scheduling hint only,
+        so the largest rows start first and the parallel workers finish together."""
+        return self.number_format.bits * _OP_WEIGHT.get(self.op, 1) + \
+            (self.number_format.bits if self.number_format.kind == "float" else 0)
+
 
 def format_params(fmt: NumberFormat) -> dict[str, int]:
     """Unit parameters selecting a number format."""
@@ -45,6 +52,7 @@ _INT_UNITS = (("add_rca", "add"), ("add_ks", "add"), ("mul_array", "mul"), ("mul
               ("mac_int", "mac"))
 _FP_UNITS = (("fp_add", "add"), ("fp_mul", "mul"), ("fp_mac", "mac"))
 DEFAULT_LATENCY = {"add": 1, "mul": 1, "mac": 1}
+_OP_WEIGHT = {"add": 1, "mul": 3, "mac": 4}
 
 
 def default_op_library() -> list[OpUnit]:

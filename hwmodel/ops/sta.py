@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hwmodel.cells.nldm import NldmTable
 from hwmodel.ops.energy import WIRE_CAP_FF_PER_UM, WIRE_UM_PER_FANOUT
 from hwmodel.ops.synth import MappedNetlist, SynthError, SynthResult, load_mapped_netlist
 
@@ -132,45 +133,13 @@ def _floats(text: str) -> list[float]:
 
 
 @dataclass(frozen=True)
-class Table:
-    """One NLDM table: ``values[i, j]`` at input slew ``slew_ns[i]`` and load ``load_ff[j]``.
-
-    Lookup is bilinear inside the grid and linear extrapolation outside it (the usual NLDM rule).
-    """
-
-    slew_ns: np.ndarray
-    load_ff: np.ndarray
-    values: np.ndarray
-
-    def lookup(self, slew_ns: float, load_ff: float) -> float:
-        """Interpolated value at (slew ns, load fF)."""
-        return float(_interp2(self.slew_ns, self.load_ff, self.values, slew_ns, load_ff))
-
-
-def _interp1_weights(axis: np.ndarray, x: float) -> tuple[int, int, float]:
-    if len(axis) == 1:
-        return 0, 0, 0.0
-    k = int(np.clip(np.searchsorted(axis, x) - 1, 0, len(axis) - 2))
-    x0, x1 = axis[k], axis[k + 1]
-    return k, k + 1, (x - x0) / (x1 - x0)
-
-
-def _interp2(ax1: np.ndarray, ax2: np.ndarray, vals: np.ndarray, x1: float, x2: float) -> float:
-    i0, i1, ti = _interp1_weights(ax1, x1)
-    j0, j1, tj = _interp1_weights(ax2, x2)
-    v00, v01, v10, v11 = vals[i0, j0], vals[i0, j1], vals[i1, j0], vals[i1, j1]
-    return (v00 * (1 - ti) * (1 - tj) + v01 * (1 - ti) * tj + v10 * ti * (1 - tj)
-            + v11 * ti * tj)
-
-
-@dataclass(frozen=True)
 class TimingArc:
     """A ``timing`` group of an output (or constrained input) pin; tables in ns."""
 
     related_pin: str
     timing_type: str
     timing_sense: str
-    tables: dict[str, Table]
+    tables: dict[str, NldmTable]
 
 
 @dataclass(frozen=True)
@@ -178,7 +147,7 @@ class PowerArc:
     """An ``internal_power`` group: ``rise_power``/``fall_power`` tables scaled to pJ."""
 
     related_pin: str
-    tables: dict[str, Table]
+    tables: dict[str, NldmTable]
 
 
 @dataclass(frozen=True)
@@ -272,7 +241,7 @@ _LEAK_NW = {"1pw": 1e-3, "10pw": 1e-2, "100pw": 0.1, "1nw": 1.0, "10nw": 10.0, "
             "1uw": 1e3, "1mw": 1e6}
 
 
-def _table(group: _Group, templates: dict[str, _Group], scale: float, path: Path) -> Table:
+def _table(group: _Group, templates: dict[str, _Group], scale: float, path: Path) -> NldmTable:
     tmpl = templates.get(group.args[0]) if group.args else None
     vars_ = [tmpl.attrs.get("variable_1", ""), tmpl.attrs.get("variable_2", "")] if tmpl \
         else ["input_net_transition", "total_output_net_capacitance"]
@@ -300,11 +269,11 @@ def _table(group: _Group, templates: dict[str, _Group], scale: float, path: Path
     load_var = next((v for v in vars_ if "capacitance" in v or "related_pin" in v), None)
     slew_ax = axis[slew_var]
     if load_var is None:  # 1-D table in slew only (e.g. clock-pin power)
-        return Table(slew_ax, np.zeros(1), vals.reshape(len(slew_ax), 1) * scale)
+        return NldmTable(slew_ax, np.zeros(1), vals.reshape(len(slew_ax), 1) * scale)
     load_ax = axis[load_var]
     if slew_var != vars_[0]:
         vals = vals.T
-    return Table(slew_ax.copy(), load_ax.copy(), vals * scale)
+    return NldmTable(slew_ax.copy(), load_ax.copy(), vals * scale)
 
 
 @functools.lru_cache(maxsize=8)

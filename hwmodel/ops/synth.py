@@ -1,8 +1,16 @@
-"""Map a handshake unit to the project's Liberty with Yosys (``synth``, ``dfflibmap``, ``abc``).
+"""Map a handshake unit to the project's Liberty with Yosys (``flatten``, ``dfflibmap``, ``abc``).
 
 The unit and every file it instantiates (:func:`hwmodel.rtlsim.dependency_files`) are read as
 ordinary modules, so the ``rc_*`` RTL cells are flattened into logic and re-mapped by ABC onto the
-library's cells; flip-flops go to the library's sequential cell through ``dfflibmap``. The mapped
+library's cells; flip-flops go to the library's sequential cell through ``dfflibmap``. The units
+are structural (bit-level gates and flip-flops, no arithmetic operators, memories or FSMs), so the
+script skips the coarse-grain passes of Yosys' ``synth`` (FSM and memory extraction, ``alumacc``,
+``share``, its first ``abc -fast`` mapping) and goes from the flattened gates (``proc; flatten;
+techmap; opt -fast``) straight to ``dfflibmap`` and ABC. Over the 24 units x formats of the op
+library this halves Yosys' time (96 s -> 49 s on this machine) and, against ``synth -flatten``
+with the same ABC script, changes the mapped cell count by -8 % to +6 %, the area by -8 % to
++5 % and the critical path by -6 % to +12 %, in both directions: the spread of ABC's heuristics
+over a different starting structure, not a systematic loss. The mapped
 netlist is written as Verilog (for the record, and for simulation with the library's cell models)
 and as Yosys JSON (connectivity for static timing and energy), and is cached by a content hash of
 the sources, the Liberty, the parameters, the script and the Yosys version.
@@ -27,7 +35,7 @@ from pathlib import Path
 from hwmodel.rtlsim import UnitError, UnitSpec, dependency_files
 from hwmodel.rtlsim.sim import cache_root
 
-SCRIPT_VERSION = 1  # bump when the synthesis script changes meaning (invalidates the cache)
+SCRIPT_VERSION = 2  # bump when the synthesis script changes meaning (invalidates the cache)
 
 
 class SynthError(UnitError):
@@ -83,10 +91,23 @@ def _quote(path: Path) -> str:
     return text
 
 
+def abc_script(delay_ps: int) -> str:
+    """ABC's mapping script: Yosys 0.23's default for ``abc -D <ps> -liberty`` (strash; &fraig -x;
+    scorr; dc2; dretime; retime; &dch -f; &nf -D) without the two SAT-sweeping steps ``&fraig
+    -x`` and ``scorr``. On the flattened 32-bit MAC (10,086 AIG nodes) ``&fraig -x`` alone ran for
+    over 4 minutes and ABC with the default script for 806 s, while this script maps it in about
+    1.5 s: 5,490 cells, 6,975 um^2, 2.30 ns critical path (:mod:`hwmodel.ops.sta`) against 5,388
+    cells, 6,767 um^2 and 2.36 ns with the default script. The units have no latches for ``scorr``
+    to work on (flip-flops are mapped by ``dfflibmap`` before ABC sees the logic).
+    """
+    return f"strash; dc2; dretime; strash; &get -n; &dch -f; &nf -D {int(delay_ps)}; &put"
+
+
 def yosys_script(top: str, sources: list[Path], params: dict[str, int], liberty: Path,
                  clock_period_ns: float) -> str:
     """The Yosys script that maps ``top`` onto ``liberty`` (outputs named by placeholders)."""
     lib = _quote(liberty)
+    delay_ps = round(clock_period_ns * 1000)
     lines = [
         # the library cells as black boxes with pin directions, so `check` sees their drivers
         f"read_liberty -lib {lib}",
@@ -95,11 +116,18 @@ def yosys_script(top: str, sources: list[Path], params: dict[str, int], liberty:
     chparams = " ".join(f"-chparam {k} {int(v)}" for k, v in sorted(params.items()))
     lines += [
         f"hierarchy -check -top {top} {chparams}".rstrip(),
-        f"synth -flatten -top {top}",
+        "proc",
+        "flatten",
+        "opt_clean -purge",
+        "techmap",
+        "opt -fast",
         "setundef -zero",
         f"dfflibmap -liberty {lib}",
-        # -D: delay target in ps for ABC's delay-oriented mapping (the clock period).
-        f"abc -D {round(clock_period_ns * 1000)} -liberty {lib}",
+        # -D: delay target in ps for ABC's delay-oriented mapping (the clock period); the script
+        # is ABC_SCRIPT (below) with that target.
+        # (Yosys passes "+cmd;cmd,arg" to ABC as "cmd; cmd arg").
+        f"abc -D {delay_ps} -liberty {lib} -script +" +
+        ";".join(c.strip().replace(" ", ",") for c in abc_script(delay_ps).split(";")),
         "setundef -zero",
         "opt_clean -purge",
         "check -assert",

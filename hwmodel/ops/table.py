@@ -114,6 +114,10 @@ def build_table(jobs: Iterable[RowJob], compute: Callable[[RowJob], dict], worke
     if todo:
         from tqdm import tqdm
 
+        # longest first (the yosys path adds synthesis): fewer idle workers at the end
+        todo.sort(key=lambda i: (-(jobs[i].op_unit.work_hint * (2 if jobs[i].path == "yosys"
+                                                                 else 1)), i))
+
         bar = tqdm(total=len(todo), desc="characterizing ops", unit="row", disable=not progress)
         if workers > 1 and len(todo) > 1:
             with ProcessPoolExecutor(max_workers=workers) as pool:

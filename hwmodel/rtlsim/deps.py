@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 import rtl
@@ -18,13 +19,28 @@ _IDENT_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_$]*)\b")
 _COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
+@lru_cache(maxsize=4096)
+def _scan(path: str, mtime_ns: int, size: int) -> tuple[Path, frozenset[str], frozenset[str]]:
+    """A file's resolved path, the modules it defines and the identifiers it uses (comments
+    stripped). Memoized on (path, mtime, size), so an edited file is scanned again."""
+    text = _COMMENT_RE.sub("", Path(path).read_text(errors="replace"))
+    return (Path(path).resolve(), frozenset(_MODULE_RE.findall(text)),
+            frozenset(_IDENT_RE.findall(text)))
+
+
+def _scanned(path: Path) -> tuple[Path, frozenset[str], frozenset[str]]:
+    st = path.stat()
+    return _scan(str(path), st.st_mtime_ns, st.st_size)
+
+
 def module_index(search_dirs: Iterable[Path]) -> dict[str, Path]:
     """Map module name -> defining ``.v`` file over the folders (first definition wins)."""
     index: dict[str, Path] = {}
     for folder in search_dirs:
         for path in sorted(Path(folder).rglob("*.v")):
-            for name in _MODULE_RE.findall(_COMMENT_RE.sub("", path.read_text(errors="replace"))):
-                index.setdefault(name, path.resolve())
+            resolved, modules, _ = _scanned(path)
+            for name in sorted(modules):
+                index.setdefault(name, resolved)
     return index
 
 
@@ -38,14 +54,13 @@ def dependency_files(top_file: Path, search_dirs: Iterable[Path] | None = None) 
     top_file = Path(top_file).resolve()
     dirs = [top_file.parent, *(search_dirs or default_search_dirs())]
     index = module_index(dirs)
-    own = set(_MODULE_RE.findall(_COMMENT_RE.sub("", top_file.read_text(errors="replace"))))
+    own = _scanned(top_file)[1]
     ordered: list[Path] = []
     seen: set[Path] = {top_file}
     stack = [top_file]
     while stack:
         path = stack.pop()
-        text = _COMMENT_RE.sub("", path.read_text(errors="replace"))
-        for ident in set(_IDENT_RE.findall(text)):
+        for ident in sorted(_scanned(path)[2]):
             dep = index.get(ident)
             if dep is not None and dep not in seen and ident not in own:
                 seen.add(dep)

@@ -30,33 +30,31 @@ module core_booth_tree #(parameter W = 8, parameter SIGNED = 0) (
     localparam N = (SIGNED != 0) ? (W + 1) / 2 : W / 2 + 1;  // Booth digits = rows
     localparam COLS = 2 * W;
     
-    // bits that partial-product row i puts into column c (stage 0)
-    function integer row_cnt;
-        input [31:0] i;
-        input [31:0] c;
-        integer j, n;
+    // Stage-0 bookkeeping, run once at elaboration: entry (i, c) at [8*(i*COLS + c) +: 8] is the
+    // position of row i's first bit in column c (the bits of rows < i come first), for i = 0..N,
+    // so row N gives the column's stage-0 height. The generate loops below only select bits of
+    // this constant: Yosys copies the whole module scope on every constant-function call, and
+    // calling a function from each generated bit made elaboration quadratic (130 s at W = 32).
+    function [8*COLS*(N+1)-1:0] rb_table;
+        input [31:0] dummy;
+        integer t, k, j, n;
         begin
-            j = c - 2 * i;
-            n = 0;
-            if (j >= 0 && j <= R - 1) n = n + 1;
-            if (i == 0 && (j == R || j == R + 1)) n = n + 1;
-            if (i > 0 && j == R) n = n + 1;
-            if (j == 0) n = n + 1;
-            row_cnt = n;
+            rb_table = 0;
+            for (k = 0; k < COLS; k = k + 1) begin
+                n = 0;
+                for (t = 0; t <= N; t = t + 1) begin
+                    rb_table[8*(t*COLS+k) +: 8] = n;
+                    // bits that row t puts into column k
+                    j = k - 2 * t;
+                    if (j >= 0 && j <= R - 1) n = n + 1;
+                    if (t == 0 && (j == R || j == R + 1)) n = n + 1;
+                    if (t > 0 && j == R) n = n + 1;
+                    if (j == 0) n = n + 1;
+                end
+            end
         end
     endfunction
-
-    // position of row i's first bit in column c (bits of rows < i come first)
-    function integer row_base;
-        input [31:0] i;
-        input [31:0] c;
-        integer k, n;
-        begin
-            n = 0;
-            for (k = 0; k < i; k = k + 1) n = n + row_cnt(k, c);
-            row_base = n;
-        end
-    endfunction
+    localparam [8*COLS*(N+1)-1:0] TAB_RB = rb_table(0);
 
     // Dadda target height d_k: d_1 = 2, d_(k+1) = floor(1.5 d_k)
     function integer dd_d;
@@ -70,12 +68,12 @@ module core_booth_tree #(parameter W = 8, parameter SIGNED = 0) (
     endfunction
 
     function integer max_h0;
-        input [31:0] dummy;
+        input [8*COLS*(N+1)-1:0] rb;
         integer c, m;
         begin
             m = 0;
             for (c = 0; c < COLS; c = c + 1)
-                if (row_base(N, c) > m) m = row_base(N, c);
+                if (rb[8*(N*COLS+c) +: 8] > m) m = rb[8*(N*COLS+c) +: 8];
             max_h0 = m;
         end
     endfunction
@@ -90,7 +88,7 @@ module core_booth_tree #(parameter W = 8, parameter SIGNED = 0) (
         end
     endfunction
 
-    localparam HM = max_h0(0);
+    localparam HM = max_h0(TAB_RB);
     localparam NS = dd_nstages(HM);
 
     // Dadda bookkeeping, run once at elaboration: at the input of stage s, column c holds h bits
@@ -98,11 +96,12 @@ module core_booth_tree #(parameter W = 8, parameter SIGNED = 0) (
     // entries, entry (s, c) at [8*(s*COLS + c) +: 8]; what = 0: h, 1: fa, 2: ha.
     function [8*COLS*(NS+1)-1:0] dd_table;
         input [31:0] what;
+        input [8*COLS*(N+1)-1:0] rb;
         integer t, k, h, tot, d, e, fa, ha, cy, cyo;
         reg [8*COLS-1:0] hv;
         begin
             dd_table = 0;
-            for (k = 0; k < COLS; k = k + 1) hv[8*k +: 8] = row_base(N, k);
+            for (k = 0; k < COLS; k = k + 1) hv[8*k +: 8] = rb[8*(N*COLS+k) +: 8];
             for (t = 0; t <= NS; t = t + 1) begin
                 d = dd_d(NS - t);
                 cy = 0;
@@ -127,9 +126,10 @@ module core_booth_tree #(parameter W = 8, parameter SIGNED = 0) (
             end
         end
     endfunction
-    localparam [8*COLS*(NS+1)-1:0] TAB_H = dd_table(0);
-    localparam [8*COLS*(NS+1)-1:0] TAB_FA = dd_table(1);
-    localparam [8*COLS*(NS+1)-1:0] TAB_HA = dd_table(2);
+    localparam [8*COLS*(NS+1)-1:0] TAB_H = dd_table(0, TAB_RB);
+    localparam [8*COLS*(NS+1)-1:0] TAB_FA = dd_table(1, TAB_RB);
+    localparam [8*COLS*(NS+1)-1:0] TAB_HA = dd_table(2, TAB_RB);
+
 
     // bit matrix: stage s, column c, position k at mat[(s*COLS + c)*HM + k]
     wire mat [0:(NS+1)*COLS*HM-1];
@@ -188,26 +188,26 @@ module core_booth_tree #(parameter W = 8, parameter SIGNED = 0) (
                 if (2 * i + j < COLS) begin : g_put
                     if (j == R - 1 && i > 0) begin : g_sn
                         rc_xnor2 u_pp (.A(m[j]), .B(neg),
-                                       .Y(mat[(2*i+j)*HM + row_base(i, 2*i+j)]));
+                                       .Y(mat[(2*i+j)*HM + TAB_RB[8*(i*COLS+2*i+j) +: 8]]));
                     end else begin : g_p
                         rc_xor2 u_pp (.A(m[j]), .B(neg),
-                                      .Y(mat[(2*i+j)*HM + row_base(i, 2*i+j)]));
+                                      .Y(mat[(2*i+j)*HM + TAB_RB[8*(i*COLS+2*i+j) +: 8]]));
                     end
                 end
             end
             // neg bit completes the two's-complement negation of the row
-            assign mat[(2*i)*HM + row_base(i, 2*i) + 1] = neg;
+            assign mat[(2*i)*HM + TAB_RB[8*(i*COLS+2*i) +: 8] + 1] = neg;
             // sign-extension constants
             if (i == 0) begin : g_ext0
                 if (R < COLS) begin : g_e1
-                    assign mat[R*HM + row_base(0, R)] = mat[(R-1)*HM + row_base(0, R-1)];
+                    assign mat[R*HM + TAB_RB[8*R +: 8]] = mat[(R-1)*HM + TAB_RB[8*(R-1) +: 8]];
                 end
                 if (R + 1 < COLS) begin : g_e2
-                    rc_inv u_ns (.A(mat[(R-1)*HM + row_base(0, R-1)]),
-                                 .Y(mat[(R+1)*HM + row_base(0, R+1)]));
+                    rc_inv u_ns (.A(mat[(R-1)*HM + TAB_RB[8*(R-1) +: 8]]),
+                                 .Y(mat[(R+1)*HM + TAB_RB[8*(R+1) +: 8]]));
                 end
             end else if (2 * i + R < COLS) begin : g_ext
-                assign mat[(2*i+R)*HM + row_base(i, 2*i+R)] = one_c;
+                assign mat[(2*i+R)*HM + TAB_RB[8*(i*COLS+2*i+R) +: 8]] = one_c;
             end
         end
 

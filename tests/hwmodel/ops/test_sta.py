@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwmodel.ops.sta import LibertyError, Table, read_liberty, static_timing
+from hwmodel.cells.nldm import NldmTable
+from hwmodel.ops.sta import LibertyError, read_liberty, static_timing
 from hwmodel.ops.synth import synthesize
 
 from .test_synth import FIXTURE_LIB, project_liberty, unit
@@ -42,7 +43,7 @@ def test_liberty_units_and_tables() -> None:
 
 
 def test_table_extrapolates_linearly() -> None:
-    t = Table(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([[0.0, 1.0], [1.0, 2.0]]))
+    t = NldmTable(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([[0.0, 1.0], [1.0, 2.0]]))
     assert t.lookup(2.0, 0.0) == pytest.approx(2.0)
     assert t.lookup(0.0, 3.0) == pytest.approx(3.0)
 

@@ -33,6 +33,20 @@ def test_dependencies_are_only_what_is_instantiated(tmp_path: Path) -> None:
     assert files == ["rc_dffr.v", "rc_pipe.v", "rc_xor2.v", "unit.v"]
 
 
+def test_dependencies_follow_an_edited_file(tmp_path: Path) -> None:
+    """File scans are memoized for the warm op table; an edit must still be seen."""
+    import os
+
+    unit = write(tmp_path, GOOD)
+    assert "rc_xor2.v" in {p.name for p in dependency_files(unit)}
+    edited = GOOD.replace("rc_xor2 u", "rc_xnor2 u")
+    unit.write_text(edited)
+    st = unit.stat()
+    os.utime(unit, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    names = {p.name for p in dependency_files(unit)}
+    assert "rc_xnor2.v" in names and "rc_xor2.v" not in names
+
+
 def test_operand_wider_than_port_is_rejected(tmp_path: Path) -> None:
     spec = load_unit(write(tmp_path, GOOD))
     a = np.array([256], dtype=np.uint64)
