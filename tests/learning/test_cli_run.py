@@ -7,16 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from learning import data as D
 from learning.__main__ import main as learning_main
 from learning.cli_run import main
 from learning.config import available_configs, load_config
 from learning.incremental import default_output_dir
 
-needs_fmnist = pytest.mark.skipif(
-    not (D.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
-    reason="Debian package dataset-fashion-mnist is not installed",
-)
+from .fmnist import needs_fmnist
+
 TINY = ["--train-per-class", "30", "--test-per-class", "10", "--epochs", "1", "--threads", "1",
         "--no-progress"]
 

@@ -20,16 +20,11 @@ from learning.config import config_from_dict
 from learning.errors import LearningError
 from learning.incremental import Experiment, run_experiment
 
+from .fmnist import needs_fmnist, tiny_fmnist
+
 torch.set_num_threads(1)
 
-HAVE_FMNIST = (D.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists()
-needs_fmnist = pytest.mark.skipif(not HAVE_FMNIST,
-                                  reason="Debian package dataset-fashion-mnist is not installed")
-TINY = {
-    "dataset": "fashion-mnist", "splits": [4, 3, 3], "model": "lenet", "train_per_class": 40,
-    "test_per_class": 20, "epochs": 1, "batch_size": 32, "lr": 0.05, "seed": 1,
-    "baselines": ["no-sharing"],
-}
+TINY = tiny_fmnist(train_per_class=40, test_per_class=20, baselines=["no-sharing"])
 
 
 def _stats(c: int, d: int, t: float = 1.0, seed: int = 0, n: int = 200) -> BranchStats:

@@ -15,9 +15,10 @@ import pytest
 import torch
 from torch import nn
 
-from learning import data as D
 from learning import distributed
 from learning.training import train_model
+
+from .fmnist import needs_fmnist
 
 X = np.random.default_rng(0).integers(0, 256, (96, 1, 4, 4), dtype=np.uint8)
 Y = (X.reshape(96, -1).mean(1) > 127).astype(np.int64)
@@ -74,8 +75,7 @@ def test_two_processes_train_the_same_weights_as_one(tmp_path: Path):
     assert not torch.equal(ref, torch.zeros_like(ref))
 
 
-@pytest.mark.skipif(not (D.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
-                    reason="Debian package dataset-fashion-mnist is not installed")
+@needs_fmnist
 def test_torchrun_runs_a_whole_experiment_data_parallel(tmp_path: Path):
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
     if torchrun is None:

@@ -16,17 +16,13 @@ from learning.incremental import Experiment, run_experiment
 from learning.models import build_model, count_trainable, sharing_points
 from learning.results import results_json
 
+from .fmnist import needs_fmnist, tiny_fmnist
+
 torch.set_num_threads(1)
 
-pytestmark = pytest.mark.skipif(
-    not (D.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
-    reason="Debian package dataset-fashion-mnist is not installed",
-)
+pytestmark = needs_fmnist
 
-TINY = {
-    "dataset": "fashion-mnist", "splits": [4, 3, 3], "model": "lenet", "train_per_class": 40,
-    "test_per_class": 20, "epochs": 1, "batch_size": 32, "lr": 0.05, "seed": 1,
-}
+TINY = tiny_fmnist(train_per_class=40, test_per_class=20)
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,11 @@ from learning import data as D
 from learning.config import load_config
 from learning.incremental import run_experiment
 
+from .fmnist import needs_fmnist
+
 SHARED = D.default_data_root()
 needs_shared = pytest.mark.skipif(
     SHARED is None, reason="../shared/data (optional real data) is not present"
-)
-needs_fmnist = pytest.mark.skipif(
-    not (D.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
-    reason="Debian package dataset-fashion-mnist is not installed",
 )
 TINY = {"train_per_class": 20, "test_per_class": 10, "epochs": 1, "threads": 1}
 

@@ -11,17 +11,14 @@ from learning.config import config_from_dict
 from learning.errors import LearningError
 from learning.incremental import run_experiment
 
-pytestmark = pytest.mark.skipif(
-    not (D.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
-    reason="Debian package dataset-fashion-mnist is not installed",
-)
+from .fmnist import needs_fmnist, tiny_fmnist
 
-TINY = {
-    "dataset": "fashion-mnist", "splits": [4, 3, 3], "model": "lenet", "train_per_class": 30,
-    "test_per_class": 10, "epochs": 1, "batch_size": 32, "lr": 0.05, "seed": 3,
-    "approach": "partial", "sweep": True, "baselines": ["no-sharing"], "threads": 1,
-    "tolerance": 100.0,  # always pick the deepest point, so task 2 uses a sweep-trained branch
-}
+pytestmark = needs_fmnist
+
+TINY = tiny_fmnist(
+    seed=3, approach="partial", sweep=True, baselines=["no-sharing"], threads=1,
+    tolerance=100.0,  # always pick the deepest point, so task 2 uses a sweep-trained branch
+)
 
 
 def _strip_times(d):

@@ -13,13 +13,11 @@ import pytest
 from learning import data as D
 from learning.errors import LearningError
 
+from .fmnist import needs_fmnist
+
 SHARED = D.default_data_root()
 needs_shared = pytest.mark.skipif(
     SHARED is None, reason="../shared/data (optional real data) is not present"
-)
-needs_fmnist = pytest.mark.skipif(
-    not (D.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
-    reason="Debian package dataset-fashion-mnist is not installed",
 )
 
 

@@ -19,12 +19,10 @@ from learning.models import build_model, freeze
 from learning.network import make_clone_branch, make_widen_branch
 from learning.training import TrainStats, TrunkCache, module_digest, train_model
 
+from .fmnist import needs_fmnist, tiny_fmnist
+
 torch.set_num_threads(1)
 
-needs_fmnist = pytest.mark.skipif(
-    not (D.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
-    reason="Debian package dataset-fashion-mnist is not installed",
-)
 
 CASES = {  # id -> (model, branch kind, share_k)
     "lenet-clone": ("lenet", "clone", 1),
@@ -134,11 +132,7 @@ def test_augmentation_turns_the_cache_off_and_says_why(caplog):
     assert "augmentation" in none.trunk_cache_reason
 
 
-TINY = {
-    "dataset": "fashion-mnist", "splits": [4, 3, 3], "model": "lenet", "train_per_class": 30,
-    "test_per_class": 10, "epochs": 1, "batch_size": 32, "lr": 0.05, "seed": 1,
-    "baselines": ["no-sharing"],
-}
+TINY = tiny_fmnist(baselines=["no-sharing"])
 
 
 @needs_fmnist
