@@ -124,8 +124,8 @@ def yosys_script(top: str, sources: list[Path], params: dict[str, int], liberty:
         "setundef -zero",
         f"dfflibmap -liberty {lib}",
         # -D: delay target in ps for ABC's delay-oriented mapping (the clock period); the script
-        # is ABC_SCRIPT (below) with that target.
-        # (Yosys passes "+cmd;cmd,arg" to ABC as "cmd; cmd arg").
+        # is abc_script() with that target, passed inline (Yosys turns "+cmd;cmd,arg" into
+        # "cmd; cmd arg" for ABC).
         f"abc -D {delay_ps} -liberty {lib} -script +" +
         ";".join(c.strip().replace(" ", ",") for c in abc_script(delay_ps).split(";")),
         "setundef -zero",
