@@ -222,4 +222,8 @@ def load_library(corner: str = "nom", vdd_v: float = 1.1, temp_c: float = 25.0,
     except (OSError, json.JSONDecodeError) as e:
         raise CellLibraryError(f"cannot read {paths['json']}: {e}; fix: rebuild it with "
                                "python -m hwmodel.cells build") from None
-    return library_from_summary(d, paths)
+    try:
+        return library_from_summary(d, paths)
+    except (KeyError, ValueError, TypeError) as e:  # e.g. a table whose axes do not increase
+        raise CellLibraryError(f"{paths['json']} is malformed ({e!r}); fix: rebuild it with "
+                               "python -m hwmodel.cells build") from None

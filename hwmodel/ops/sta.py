@@ -261,7 +261,16 @@ def _table(group: _Group, templates: dict[str, _Group], scale: float, path: Path
         i1 = np.zeros(1)
     if i2 is None:
         i2 = np.zeros(1)
-    vals = vals.reshape(len(i1), len(i2))
+    try:
+        return _oriented(vals.reshape(len(i1), len(i2)), i1, i2, vars_, scale)
+    except ValueError as exc:  # values not matching the indexes, or indexes not increasing
+        raise LibertyError(f"{path}: table {group.name} is malformed ({exc}); fix its index_1/"
+                           "index_2/values") from None
+
+
+def _oriented(vals: np.ndarray, i1: np.ndarray, i2: np.ndarray, vars_: list[str],
+              scale: float) -> NldmTable:
+    """The table with its axes named by the template variables, as (slew, load)."""
     axis = {vars_[0]: i1, vars_[1]: i2}
     # timing/power: (input transition, output capacitance); constraints: (constrained pin
     # transition, related pin transition) -- the second axis is then the clock slew.

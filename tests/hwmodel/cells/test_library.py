@@ -127,6 +127,19 @@ def test_unbuilt_library_names_the_fix(tmp_path):
         load_library("ss", 1.0, 25, lib_dir=tmp_path)
 
 
+def test_malformed_library_names_the_fix(tmp_path):
+    import json
+
+    from hwmodel.cells.library import LIB_DIR
+
+    d = json.loads((LIB_DIR / "pns45_nom_1p10v_25c.json").read_text())
+    key = next(k for k in d if "slew" in k and isinstance(d[k], list))
+    d[key] = d[key][::-1]  # a decreasing table axis
+    (tmp_path / "pns45_nom_1p10v_25c.json").write_text(json.dumps(d))
+    with pytest.raises(CellLibraryError, match="is malformed.*python -m hwmodel.cells build"):
+        load_library(lib_dir=tmp_path)
+
+
 def test_unknown_corner_and_cell(lib):
     with pytest.raises(CellLibraryError, match="unknown corner 'tt'"):
         load_library("tt")

@@ -56,6 +56,16 @@ def test_not_a_liberty_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(err.value)
 
 
+def test_malformed_table_is_one_line(tmp_path: Path) -> None:
+    text = FIXTURE_LIB.read_text()
+    assert 'index_1 ("0.01, 0.1")' in text
+    bad = tmp_path / "bad_axis.lib"  # slews in decreasing order: not an NLDM axis
+    bad.write_text(text.replace('index_1 ("0.01, 0.1")', 'index_1 ("0.1, 0.01")'))
+    with pytest.raises(LibertyError, match="bad_axis.lib: table .* is malformed") as err:
+        read_liberty(bad)
+    assert "\n" not in str(err.value)
+
+
 @pytest.fixture(scope="module")
 def timings():
     lib = read_liberty(FIXTURE_LIB)
