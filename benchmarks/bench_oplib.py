@@ -13,6 +13,7 @@ used.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -40,7 +41,7 @@ def run_once(cache: Path, workers: int, vectors: int) -> tuple[float, float, int
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise SystemExit(f"bench_oplib: error: python -m hwmodel.ops failed: {tail}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, proc.stdout.count('"unit"')
+    return wall, cpu, len(json.loads(proc.stdout))
 
 
 def main(argv: list[str] | None = None) -> int:
