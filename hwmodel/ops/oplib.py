@@ -35,8 +35,8 @@ class OpUnit:
 
     @property
     def work_hint(self) -> int:
-        """Relative characterization effort (format bits x op weight): a scheduling hint only,
-        so the largest rows start first and the parallel workers finish together."""
+        """Relative characterization effort, format bits x (op weight + 1 for floats): a
+        scheduling hint only, so the largest rows start first and the workers finish together."""
         return self.number_format.bits * _OP_WEIGHT.get(self.op, 1) + \
             (self.number_format.bits if self.number_format.kind == "float" else 0)
 
