@@ -11,6 +11,12 @@
 Work is split into stages (base network, one branch per task and method, sweep points, joint);
 after each stage an atomic checkpoint is written, and a rerun resumes from it with identical
 results (each stage is seeded from the experiment seed and its label alone).
+
+After :meth:`Experiment.run`, the trained networks stay reachable for hardware costing:
+:attr:`Experiment.branches` (stage label -> trained branch), :meth:`Experiment.training_network`
+(a copy of what a stage trained, to trace), :meth:`Experiment.sharing_labels` (the traced points
+of a task), :meth:`Experiment.sample_batch` (real training images, normalized as in training)
+and :meth:`Experiment.param_split` (shared / branch parameter counts at a sharing point).
 """
 
 from __future__ import annotations
@@ -41,12 +47,15 @@ from learning.models import (
     freeze,
     sharing_point_for_percent,
     sharing_points,
+    split_counts,
 )
 from learning.network import (
     CloneBranch,
+    TrainingNetwork,
     UpdatedNetwork,
     base_branch,
     branch_output,
+    build_training_network,
     make_clone_branch,
     make_widen_branch,
     own_params,
@@ -61,11 +70,13 @@ from learning.results import (
     write_results,
 )
 from learning.training import (
+    OptimizerSpec,
     accuracy_pct,
     batched,
     module_digest,
     stage_seed,
     tensor_digest,
+    to_float,
     topk_pct,
     train_model,
 )
@@ -152,6 +163,26 @@ def default_output_dir(cfg: ExperimentConfig) -> Path:
     return Path("reports") / "learning" / cfg.name
 
 
+@dataclasses.dataclass(frozen=True)
+class ParamSplit:
+    """Parameter storage of the model built for ``num_classes`` outputs, split at sharing
+    point ``share_k`` (elements; x 4 for float32 bytes): ``shared_params`` in blocks
+    ``< share_k``, ``branch_params`` in the rest (output layer included); ``shared_stats`` /
+    ``branch_stats``: persistent BatchNorm running means and variances (elements; 0 without
+    BatchNorm). ``task_classes``: classes per task. The grown network after T tasks: with
+    sharing, ``shared_params`` once + one branch per task (each built for its task's class
+    count); without sharing, one whole network (shared + branch) per task. Widen (approach 1)
+    branches are no split of the model: use ``sharing_labels()[label]["trained_params"]``."""
+
+    share_k: int
+    num_classes: int
+    shared_params: int
+    branch_params: int
+    shared_stats: int
+    branch_stats: int
+    task_classes: tuple[int, ...]
+
+
 class Experiment:
     """State of one run: data, base network, trained stages, checkpoint."""
 
@@ -196,6 +227,10 @@ class Experiment:
         self.base: BlockNet | None = None
         # (branch index -> {task j -> digest}) recorded when each branch of a method was made
         self.logit_digests: dict[str, dict[int, dict[int, str]]] = {}
+        #: Stage label -> trained (frozen) branch, for every stage of train_clone/train_widen.
+        self.branches: dict[str, nn.Module] = {}
+        self.branch_task: dict[str, int] = {}  # stage label -> task index
+        self.points: dict[int, dict[str, dict[str, Any]]] = {}  # task -> label -> point
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -239,10 +274,11 @@ class Experiment:
         with self.guard.learning(ids):
             x, y = task.train()
             assert set(np.unique(y).tolist()) <= set(task.classes), "foreign labels in task data"
+            opt = OptimizerSpec.from_config(cfg)
             stats = train_model(
                 forward, modules, x, task.local(y), epochs=epochs, batch_size=cfg.batch_size,
-                lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                optimizer=cfg.optimizer, use_augment=cfg.augment,
+                lr=opt.lr, momentum=opt.momentum, weight_decay=opt.weight_decay,
+                optimizer=opt.name, use_augment=cfg.augment,
                 seed=stage_seed(cfg.seed, label), device=self.device,
                 desc=label, progress=self.progress, trunk=trunk,
                 cache_limit_bytes=int(cfg.trunk_cache_mb * 2**20),
@@ -326,6 +362,7 @@ class Experiment:
             return self._fit(label, task, m, head, epochs, trunk=trunk)
 
         info = self._run_stage(label, br, fit)
+        self._keep(label, task, br)
         return freeze(br), info
 
     def train_widen(self, label: str, task: TaskData) -> tuple[nn.Module, dict[str, Any]]:
@@ -338,7 +375,12 @@ class Experiment:
             return self._fit(label, task, m, head, self.cfg.epochs, trunk=trunk)
 
         info = self._run_stage(label, br, fit)
+        self._keep(label, task, br)
         return freeze(br), info
+
+    def _keep(self, label: str, task: TaskData, branch: nn.Module) -> None:
+        self.branches[label] = branch
+        self.branch_task[label] = int(task.index)
 
     def train_joint(self) -> tuple[BlockNet, dict[str, Any]]:
         classes = [c for t in self.tasks for c in t.classes]
@@ -349,6 +391,88 @@ class Experiment:
             "joint", net, lambda m: self._fit("joint", joint_task, m, m, self.cfg.epochs_base)
         )
         return freeze(net), info
+
+    # -- facade for hardware costing: what trained, on which data -------------------------
+
+    def _note(self, bi: BranchInfo, raw: dict[str, Any], chosen: bool) -> None:
+        """Record a task's traced point (see :meth:`sharing_labels`)."""
+        pts = self.points.setdefault(bi.task, {})
+        if bi.label not in pts:
+            pts[bi.label] = {
+                "label": bi.label, "task": bi.task,
+                "method": NO_SHARING if bi.kind == "clone" and bi.share_k == 0 else SHARING,
+                "kind": bi.kind, "share_k": bi.share_k,
+                "sharing_point_pct": bi.sharing_point_pct, "shared_pct": bi.shared_pct,
+                "trained_params": bi.trained_params, "network_params": bi.network_params,
+                "chosen": False, "epochs": raw["epochs"], "train_images": raw["train_images"],
+                "trunk_cache": raw.get("trunk_cache", "none"),
+            }
+        pts[bi.label]["chosen"] = pts[bi.label]["chosen"] or chosen
+
+    def sharing_labels(self, task: int = 1) -> dict[str, dict[str, Any]]:
+        """Every traced point of ``task`` after :meth:`run`, keyed by stage label, no-sharing
+        first, then by ``share_k``: for approach partial with a sweep (task 1) every swept
+        ``clone-t1-k{k}``; else the no-sharing branch (if that baseline ran) and the approach's
+        own branch. Each value: ``label``, ``task``, ``method`` (``no-sharing`` for a clone at
+        k = 0, else ``sharing``), ``kind`` (clone / widen), ``share_k`` (blocks shared; widen:
+        n_blocks - 2, as in the results), ``sharing_point_pct`` and ``shared_pct`` (0..100 %),
+        ``trained_params`` / ``network_params`` (elements), ``chosen`` (the approach's own
+        branch), ``epochs``, ``train_images`` and ``trunk_cache`` (``memory``/``disk``: the
+        frozen trunk ran once per image, not once per epoch; ``off``/``none``: every step)."""
+        if task not in self.points:
+            raise LearningError(f"no trained branch for task {task}; run() the experiment first "
+                                f"(tasks with branches: {sorted(self.points)})")
+        pts = sorted(self.points[task].values(),
+                     key=lambda e: (e["method"] != NO_SHARING, e["share_k"], e["label"]))
+        return {e["label"]: dict(e) for e in pts}
+
+    def training_network(self, label: str,
+                         device: torch.device | str = "cpu") -> TrainingNetwork:
+        """A fresh copy, on ``device``, of what stage ``label`` trained (``base`` or any label
+        in :attr:`branches`): images -> that branch's logits on the frozen trunk, with the
+        stage's ``requires_grad`` flags (trunk frozen, BatchNorm in eval mode; every branch
+        parameter trainable), in train mode. Trace it with ``frozen=None`` and
+        ``branch_of=net.branch_name`` (see :class:`learning.network.TrainingNetwork`)."""
+        if self.base is None:
+            raise LearningError("no trained network yet; run() the experiment first")
+        if label == "base":
+            branch: nn.Module = CloneBranch(0, list(self.base.blocks))
+            task = 0
+        elif label in self.branches:
+            branch, task = self.branches[label], self.branch_task[label]
+        else:
+            raise LearningError(f"no trained branch {label!r}; use base or one of: "
+                                f"{', '.join(sorted(self.branches))}")
+        return build_training_network(self.base, branch, task, label).to(device)
+
+    def sample_batch(self, task_index: int, n: int,
+                     seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` real training images of task ``task_index`` (float32 on the CPU, in [-1, 1],
+        normalized by :func:`learning.training.to_float` exactly as training does; shape
+        ``(n, C, H, W)``) and their local labels (int64, 0..classes-1), read under the task's
+        data guard. Images: the first ``n`` of a permutation drawn by
+        ``numpy.random.default_rng(seed)``, in ascending index order."""
+        if not 0 <= task_index < len(self.tasks):
+            raise LearningError(f"task {task_index} is outside 0..{len(self.tasks) - 1}")
+        task = self.tasks[task_index]
+        with self.guard.learning([task.index]):
+            x, y = task.train()
+            if not 1 <= n <= len(y):
+                raise LearningError(f"task {task_index} has {len(y)} training images; ask for "
+                                    f"1..{len(y)}")
+            idx = np.sort(np.random.default_rng(seed).permutation(len(y))[:n])
+            xb, yb = to_float(x[idx]), task.local(y[idx])
+        return xb, torch.as_tensor(yb, dtype=torch.long)
+
+    def param_split(self, share_k: int, num_classes: int) -> ParamSplit:
+        """Parameter counts (elements) of the configured model built for ``num_classes``
+        outputs, split at sharing point ``share_k`` (see :class:`ParamSplit`)."""
+        net = build_model(self.cfg.model, num_classes, self.ds.in_channels, self.ds.image_size,
+                          self.cfg.width)
+        sp, bp, ss, bs = split_counts(net, share_k)
+        return ParamSplit(share_k=share_k, num_classes=num_classes, shared_params=sp,
+                          branch_params=bp, shared_stats=ss, branch_stats=bs,
+                          task_classes=tuple(len(t.classes) for t in self.tasks))
 
     # -- checks ----------------------------------------------------------------------------
 
@@ -547,6 +671,7 @@ class Experiment:
                 br, raw = self.train_clone(label, tasks[t], 0, src, cfg.epochs_base)
                 ns_branches.append(br)
                 ns_infos.append(info_of(NO_SHARING, t, "clone", label, br, 0, raw))
+                self._note(ns_infos[-1], raw, chosen=False)
                 ns_stats.append(self.fit_stats(br, tasks[t], raw["temperature"]))
                 self.record_and_check(NO_SHARING, ns_branches, digests)
                 digests.append(module_digest(br))
@@ -585,6 +710,7 @@ class Experiment:
                 worker.ckpt = Checkpoint(None, self.ckpt.fingerprint)
                 worker.on_stage, worker.progress, worker.ds = None, False, None
                 worker.tasks, worker.logit_digests = [], {}
+                worker.branches, worker.branch_task, worker.points = {}, {}, {}
                 threads = max(1, (cfg.threads or torch.get_num_threads()) // cfg.workers)
                 jobs = [(f"clone-t1-k{k}", tasks[1], k, base,
                          cfg.epochs_base if k == 0 else cfg.epochs) for k in todo]
@@ -611,6 +737,7 @@ class Experiment:
             for k in ks:
                 br, raw, label = pts[k]
                 bi = info_of(SHARING, 1, "clone", label, br, k, raw)
+                self._note(bi, raw, chosen=(k == chosen_k))
                 test_acc = accuracy_pct(self.test_logits(br, tasks[1]).argmax(1),
                                         tasks[1].local(tasks[1].y_test))
                 sweep.append(SweepPoint(
@@ -632,6 +759,7 @@ class Experiment:
                 kind, k = "clone", chosen_k
             sh_branches.append(br)
             sh_infos.append(info_of(SHARING, t, kind, label, br, k, raw))
+            self._note(sh_infos[-1], raw, chosen=True)
             sh_stats.append(self.fit_stats(br, tasks[t], raw["temperature"]))
             self.record_and_check(SHARING, sh_branches, digests)
             digests.append(module_digest(br))

@@ -90,6 +90,23 @@ def count_trainable(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+def split_counts(net: BlockNet, k: int) -> tuple[int, int, int, int]:
+    """``(shared params, branch params, shared stats, branch stats)`` in elements of ``net``
+    split at sharing point ``k`` (blocks ``< k`` shared). "stats": persistent BatchNorm
+    running means and variances (float buffers; the int64 ``num_batches_tracked`` counters,
+    one element per BatchNorm layer, are not counted)."""
+    if not 0 <= k <= len(net.blocks) - 1:
+        raise LearningError(f"sharing point {k} is outside 0..{len(net.blocks) - 1} blocks")
+
+    def stats(blocks: Iterable[nn.Module]) -> int:
+        return sum(b.numel() for m in blocks for n, b in m.named_buffers()
+                   if n.rsplit(".", 1)[-1] in ("running_mean", "running_var"))
+
+    shared, branch = list(net.blocks[:k]), list(net.blocks[k:])
+    return (sum(count_trainable(b) for b in shared), sum(count_trainable(b) for b in branch),
+            stats(shared), stats(branch))
+
+
 def sharing_points(net: BlockNet) -> list[tuple[int, float]]:
     """``(k, percent)`` for every sharing point: ``percent`` is the exact share (0..100) of the
     network's parameters that lie in its first ``k`` blocks. ``k`` runs from 0 (nothing shared)

@@ -68,6 +68,62 @@ class WidenBranch(nn.Module):
 Branch = CloneBranch | WidenBranch
 
 
+class TrainingNetwork(nn.Module):
+    """Images -> logits of one branch exactly as it trained: ``shared`` (the first
+    ``branch.needs()`` base blocks: frozen, eval mode, run without gradients) feeds ``branch``
+    (its parameters train; a widen branch also re-runs frozen layers of ``shared``, without
+    gradients, as in training). Build it with ``Experiment.training_network(label)``.
+
+    Tracing (:func:`learning.trace.trace_training`, ``frozen=None``,
+    ``branch_of=net.branch_name``): a row with no trainable parameter and no gradient through
+    it is labelled ``shared`` (the trunk, and the frozen layers a widen branch re-runs), every
+    other row ``task<t>`` (:attr:`branch_name`); labels follow gradients, not names (a widen
+    branch's pooling of its new maps is the base block's pooling module, called a second
+    time: row ``shared.<n-2>.pool#2``, labelled ``task<t>``).
+    """
+
+    def __init__(self, shared: Sequence[nn.Module], branch: nn.Module, task: int,
+                 label: str) -> None:
+        super().__init__()
+        self.shared = nn.ModuleList(list(shared))
+        self.branch = branch
+        self.task = int(task)
+        self.label = label
+
+    @property
+    def branch_name(self) -> str:
+        """``task<t>``: the trace's ``branch`` label of this branch's rows."""
+        return f"task{self.task}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        acts = [x]
+        with torch.no_grad():
+            for b in self.shared:
+                acts.append(b(acts[-1]))
+        return self.branch(acts)
+
+    def train(self, mode: bool = True) -> TrainingNetwork:
+        """Train mode for the branch; the frozen trunk stays in eval mode (as in training)."""
+        super().train(mode)
+        self.shared.eval()
+        return self
+
+
+def build_training_network(base: BlockNet, branch: nn.Module, task: int,
+                           label: str) -> TrainingNetwork:
+    """A deep copy (trunk and branch copied together, so a widen branch's reference to the
+    base block points into the copy) with the stage's ``requires_grad`` flags: trunk frozen,
+    every branch parameter trainable; in train mode."""
+    import copy
+
+    net = copy.deepcopy(TrainingNetwork(base.blocks[: branch.needs()], branch, task, label))
+    for p in net.shared.parameters():
+        p.requires_grad_(False)
+    for p in net.branch.parameters():
+        p.requires_grad_(True)
+    return net.train()
+
+
 def trunk_acts(base: BlockNet, x: torch.Tensor, upto: int) -> list[torch.Tensor]:
     """``[x, block0(x), block1(block0(x)), ...]`` up to index ``upto``; no gradients."""
     acts = [x]

@@ -12,7 +12,9 @@ container's ``forward`` such as ``out + shortcut(x)``, to a row of its own named
 ``<container>/<op><n>``). Backward work follows autograd exactly: a gradient is computed iff
 the operand requires grad at forward time (:mod:`learning.trace_ops`). Saved-tensor hooks
 measure what autograd keeps for backward and reads back. A second dispatch mode during
-``optimizer.step()`` counts the update arithmetic actually dispatched per parameter. The
+``optimizer.step()`` counts the update arithmetic actually dispatched per parameter; the
+optimizer is built by :func:`learning.training.build_optimizer`, the function training uses
+(pass ``OptimizerSpec.from_config(cfg)`` to trace an experiment's momentum and weight decay). The
 backward's dispatched conv/matmul MACs are counted too and cross-checked against the rows
 (``TraceResult.checks``).
 
@@ -26,8 +28,9 @@ ops are scalar arithmetic operations):
 - ``kind`` (str): ``conv2d``, ``linear``, ``batchnorm2d``, ``relu``, ``maxpool2d``,
   ``avgpool2d``, ``add``, ``mean``, ``crossentropyloss``, ... (module class name lower-cased,
   or the ATen op name for functional rows).
-- ``branch`` (str): ``shared`` for the frozen/shared trunk, else the branch name (``private`` by
-  default, or ``branch_of(layer)``).
+- ``branch`` (str): ``shared`` for the frozen/shared trunk (rows with no trainable parameter
+  and no gradient through them), else the branch name (``private`` by default, or the string
+  ``branch_of``); a callable ``branch_of(layer)`` labels every row itself.
 - ``trainable`` (bool): the row has parameters and at least one receives a gradient.
 - ``params`` (elems): parameters the layer call reads. ``bytes_per_elem`` (bytes): element size
   of the traced dtype.
@@ -45,14 +48,26 @@ ops are scalar arithmetic operations):
   (weight gradients written by backward), ``wgrad_read_elems`` (weight gradients read by the
   update), ``optstate_read_elems`` / ``optstate_write_elems`` (momentum / Adam moments and step
   counters read/written by the update), ``ifmap_read_elems`` (input activations read by the
-  forward), ``ofmap_write_elems`` (outputs written by the forward), ``act_saved_write_elems``
-  (activations autograd keeps for backward, measured by saved-tensor hooks; each distinct
-  tensor counted once, at the first layer that saves it; includes pooling indices),
+  forward), ``ofmap_write_elems`` (outputs written by the forward),
+  ``act_saved_write_elems`` (extra writes for backward: saved tensors whose storage is not
+  that of some row's output nor held anyway (the input batch: images and labels; module
+  buffers), e.g. max-pool indices, BatchNorm's saved mean/invstd, the loss's log-softmax
+  output, a concatenation written in a container's forward (no row of its own); a layer's
+  saved input or a ReLU's saved output adds nothing here, its write is already in
+  ``ofmap_write_elems``),
   ``act_saved_read_elems`` (saved activations read back by this layer's backward, measured at
   unpack), ``actgrad_read_elems`` (output gradient dY read by backward, once),
   ``actgrad_write_elems`` (input gradient dX written by backward).
   ``act_saved_*_bytes`` use the saved tensors' real dtypes (int64 indices), the others
   ``bytes_per_elem``.
+- ``act_saved_elems`` / ``act_saved_bytes`` (elems / bytes; a footprint, not an access):
+  every distinct tensor autograd keeps for backward (saved-tensor hooks), counted once, at the
+  first layer that saves it, whoever wrote it (a view of memory already saved, such as a
+  flattened output, adds nothing); includes pooling indices. This is the storage
+  held from the forward until the backward frees it. Parameters are never counted; module
+  buffers (BatchNorm running statistics) count in the footprint but never as extra writes.
+  Classification happens after the forward, so a tensor saved before the row that outputs it
+  is recorded (a ReLU saving its own output) is still recognised as that row's output.
 - ``modeled`` (bool): every op of the row has an element-wise model (``False``: generic
   1 op/element fallback was used).
 
@@ -82,17 +97,26 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from learning.errors import LearningError
 from learning.trace_ops import conv_macs, mm_macs, op_name, op_work, update_op_counts
+from learning.training import OptimizerSpec, build_optimizer
 
 aten = torch.ops.aten
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
+#: The string names :func:`trace_training` accepts besides an :class:`OptimizerSpec`.
+OPTIMIZER_PRESETS: dict[str, OptimizerSpec] = {
+    "sgd": OptimizerSpec("sgd", lr=0.01),
+    "momentum": OptimizerSpec("sgd", lr=0.01, momentum=0.9),
+    "adam": OptimizerSpec("adam", lr=0.001),
+}
 
-#: Memory-access columns (elements); each has a ``*_bytes`` twin.
+#: Memory columns (elements); each has a ``*_bytes`` twin. All are accesses of one iteration
+#: except ``act_saved_elems``, the footprint of what autograd keeps for backward.
 MEMORY_COLUMNS = (
     "weight_read_fwd_elems", "weight_read_bwd_elems", "weight_read_update_elems",
     "weight_write_elems", "wgrad_write_elems", "wgrad_read_elems", "optstate_read_elems",
-    "optstate_write_elems", "ifmap_read_elems", "ofmap_write_elems", "act_saved_write_elems",
-    "act_saved_read_elems", "actgrad_read_elems", "actgrad_write_elems",
+    "optstate_write_elems", "ifmap_read_elems", "ofmap_write_elems", "act_saved_elems",
+    "act_saved_write_elems", "act_saved_read_elems", "actgrad_read_elems",
+    "actgrad_write_elems",
 )
 COUNT_COLUMNS = (
     "params", "fwd_macs", "bwd_input_macs", "bwd_weight_macs", "train_macs", "update_mults",
@@ -138,7 +162,9 @@ COLUMN_DOCS: dict[str, str] = {
     "optstate_write_elems": "optimizer state written (elements)",
     "ifmap_read_elems": "input activations read by the forward (elements)",
     "ofmap_write_elems": "output activations written by the forward (elements)",
-    "act_saved_write_elems": "tensors autograd keeps for backward, each once (elements)",
+    "act_saved_elems": "footprint: tensors autograd keeps for backward, each once (elements)",
+    "act_saved_write_elems": "saved tensors not already written as an ofmap or held as the "
+                             "input batch: extra writes for backward (elements)",
     "act_saved_read_elems": "saved tensors read back by this layer's backward (elements)",
     "actgrad_read_elems": "output gradient dY read by backward (elements)",
     "actgrad_write_elems": "input gradient dX written by backward (elements)",
@@ -180,6 +206,7 @@ class TraceResult:
     dtype: str
     samples: dict[str, np.ndarray] = field(default_factory=dict)
     unmodeled_ops: list[str] = field(default_factory=list)
+    optimizer_spec: OptimizerSpec | None = None  # the traced optimizer exactly
 
     def totals(self) -> dict[str, int]:
         """Column sums of the count and memory columns for the whole iteration."""
@@ -219,6 +246,8 @@ class _Row:
     ofmap: int = 0
     actgrad_read: int = 0
     actgrad_write: int = 0
+    saved: int = 0
+    saved_bytes: int = 0
     saved_write: int = 0
     saved_write_bytes: int = 0
     saved_read: int = 0
@@ -271,6 +300,13 @@ class _Recorder:
         self.handles: list = []
         self.saved_seen: set[tuple] = set()
         self.pending_saves: list[torch.Tensor] = []
+        # Saves counted in the footprint, classified as extra writes after the forward.
+        self.saves: list[tuple[_Row, torch.Tensor]] = []
+        # Storages the forward already wrote (row outputs) or holds (input batch, buffers),
+        # pinned until classification so no other tensor can reuse their addresses.
+        self.written: dict[int, torch.UntypedStorage] = {}
+        for b in model.buffers():
+            self.mark_written(b)
         self.unmodeled: set[str] = set()
         self.sample_k = sample_k
         self.rng = rng
@@ -298,6 +334,8 @@ class _Recorder:
             key = _storage_key(p)
             if p.numel() and key not in self.param_by_storage:
                 self.param_by_storage[key] = (f"{prefix}.{pn}", p)
+        for b in mod.buffers():
+            self.mark_written(b)
 
     # -- module call stack ------------------------------------------------------------------
     def _pre(self, mod: nn.Module, args: tuple) -> None:
@@ -328,6 +366,7 @@ class _Recorder:
             row.out_shape = _shape_str(outs)
             row.actgrad_read = sum(t.numel() for t in outs if t.requires_grad)
             row.out_rg = any(t.requires_grad for t in outs)
+            self.mark_written(*outs)
             self._sample(row.layer, "ofmap", outs[0] if outs else None)
             self._grad_sample(row.layer, outs)
 
@@ -380,6 +419,7 @@ class _Recorder:
             row.actgrad_read = (sum(t.numel() for t in outs)
                                 if row.in_rg or any(_rg_any(a) for a in args) else 0)
             row.out_rg = row.actgrad_read > 0
+            self.mark_written(*outs)
             self.rows.append(row)
             self._flush_saves(row)
             self._sample(row.layer, "ifmap", ins[0] if ins else None)
@@ -406,12 +446,37 @@ class _Recorder:
         self.pending_saves.clear()
 
     def _charge_save(self, row: _Row, t: torch.Tensor) -> None:
-        key = (_storage_key(t), t.storage_offset(), tuple(t.shape), t.dtype)
+        """Footprint: each distinct saved tensor once, at the first row that saves it (a view
+        of the same memory, e.g. a flattened saved output, is the same tensor)."""
+        key = (_storage_key(t), t.storage_offset(), t.numel(), t.dtype)
         if key in self.saved_seen:
             return
         self.saved_seen.add(key)
-        row.saved_write += t.numel()
-        row.saved_write_bytes += t.numel() * t.element_size()
+        row.saved += t.numel()
+        row.saved_bytes += t.numel() * t.element_size()
+        self.saves.append((row, t))
+
+    def mark_written(self, *ts: torch.Tensor) -> None:
+        """Storages whose contents exist without any extra write for backward: row outputs
+        (their write is ``ofmap_write``), the input batch, module buffers."""
+        for t in ts:
+            if not isinstance(t, torch.Tensor) or not t.numel():
+                continue
+            try:
+                st = t.untyped_storage()
+            except (RuntimeError, NotImplementedError):  # pragma: no cover - exotic tensors
+                continue
+            self.written.setdefault(st.data_ptr(), st)
+
+    def classify_saves(self) -> None:
+        """After the forward: a saved tensor is an extra write (``act_saved_write``) iff its
+        storage is none of :meth:`mark_written`'s. Then unpin the storages."""
+        for row, t in self.saves:
+            if _storage_key(t) not in self.written:
+                row.saved_write += t.numel()
+                row.saved_write_bytes += t.numel() * t.element_size()
+        self.saves.clear()
+        self.written.clear()
 
     def pack(self, t: torch.Tensor) -> tuple:
         if self.is_param(t):
@@ -533,16 +598,23 @@ class _UpdateMode(TorchDispatchMode):
         return out
 
 
-def make_optimizer(name: str, params: list[torch.Tensor],
-                   lr: float = 0.01) -> torch.optim.Optimizer:
-    """SGD, SGD with momentum 0.9, or Adam (PyTorch defaults), single-tensor implementation."""
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, foreach=False)
-    if name == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, foreach=False)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr * 0.1, foreach=False)
-    raise TraceError(f"unknown optimizer {name!r}; use one of: {', '.join(OPTIMIZERS)}")
+def optimizer_spec(optimizer: str | OptimizerSpec) -> OptimizerSpec:
+    """An :class:`OptimizerSpec` as is, or a preset name: ``sgd`` (lr 0.01), ``momentum`` (SGD,
+    momentum 0.9, lr 0.01), ``adam`` (lr 0.001); presets have no weight decay. To trace what an
+    experiment trains, pass ``OptimizerSpec.from_config(cfg)``."""
+    if isinstance(optimizer, OptimizerSpec):
+        return optimizer
+    if isinstance(optimizer, str) and optimizer in OPTIMIZER_PRESETS:
+        return OPTIMIZER_PRESETS[optimizer]
+    raise TraceError(f"unknown optimizer {optimizer!r}; use one of: {', '.join(OPTIMIZERS)} or "
+                     "an OptimizerSpec")
+
+
+def make_optimizer(optimizer: str | OptimizerSpec,
+                   params: list[torch.Tensor]) -> torch.optim.Optimizer:
+    """The traced optimizer: :func:`learning.training.build_optimizer` (what training uses)
+    with the single-tensor implementation (``foreach=False``) whose ops the trace counts."""
+    return build_optimizer(optimizer_spec(optimizer), params, foreach=False)
 
 
 def _state_elems(opt: torch.optim.Optimizer, p: torch.Tensor) -> int:
@@ -564,12 +636,12 @@ def trace_training(
     model: nn.Module,
     input_shape: tuple[int, ...],
     batch: int,
-    optimizer: str = "sgd",
+    optimizer: str | OptimizerSpec = "sgd",
     frozen: Iterable[str] | Callable[[str], bool] | None = None,
     dtype: torch.dtype = torch.float32,
     sample_operands: int | bool = False,
     iterations: int = 1,
-    branch_of: Callable[[str], str] | None = None,
+    branch_of: Callable[[str], str] | str | None = None,
     inputs: torch.Tensor | None = None,
     targets: torch.Tensor | None = None,
     seed: int = 0,
@@ -578,11 +650,14 @@ def trace_training(
     """Trace one training iteration (cross-entropy loss) of ``model`` on a batch of ``batch``
     inputs of shape ``input_shape`` (without the batch dimension), then time ``iterations``
     more. ``frozen``: parameter names or a predicate on names (``None``: keep the model's
-    ``requires_grad`` flags). ``sample_operands``: number of values sampled per operand tensor
-    (``True`` = 256). ``inputs``/``targets`` override the random batch (e.g. real images).
-    The model is trained in place (its weights change)."""
-    if optimizer not in OPTIMIZERS:
-        raise TraceError(f"unknown optimizer {optimizer!r}; use one of: {', '.join(OPTIMIZERS)}")
+    ``requires_grad`` flags). ``optimizer``: an :class:`~learning.training.OptimizerSpec`
+    (built exactly as training builds it, single-tensor path) or a preset name
+    (:func:`optimizer_spec`). ``branch_of``: a row's ``branch`` label from its layer name, or a
+    string naming the non-shared rows (default ``private``; shared rows are those with no
+    trainable parameter and no gradient through them). ``sample_operands``: number of values
+    sampled per operand tensor (``True`` = 256). ``inputs``/``targets`` override the random
+    batch (e.g. real images). The model is trained in place (its weights change)."""
+    spec = optimizer_spec(optimizer)
     if batch < 1:
         raise TraceError(f"batch must be >= 1, got {batch}")
     if iterations < 1:
@@ -613,7 +688,7 @@ def trace_training(
         trainable = [p for p in model.parameters() if p.requires_grad]
         if not trainable:
             raise TraceError("every parameter is frozen: nothing to train; share less than 100 %")
-        opt = make_optimizer(optimizer, trainable)
+        opt = make_optimizer(spec, trainable)
 
         def step() -> tuple[float, float, float]:
             t0 = time.perf_counter()
@@ -628,6 +703,7 @@ def trace_training(
 
         step()  # warm-up: creates optimizer state so the traced step is a steady-state step
         rec = _Recorder(model, loss_fn, sample_k, rng)
+        rec.mark_written(x, y)  # the input batch: images and labels
         bwd = _BackwardMacs()
         opt.zero_grad(set_to_none=True)
         try:
@@ -635,6 +711,7 @@ def trace_training(
                 fmode = _ForwardMode(rec)
                 with fmode:
                     loss = loss_fn(model(x), y)
+                rec.classify_saves()
                 with bwd:
                     loss.backward()
         finally:
@@ -683,8 +760,9 @@ def trace_training(
         return TraceResult(
             df=df, timing_s=timing, timing_samples=tdf, storage=storage, checks=checks,
             batch=int(x.shape[0]), input_shape=tuple(int(s) for s in x.shape[1:]),
-            optimizer=optimizer, dtype=str(dtype).removeprefix("torch."), samples=rec.samples,
-            unmodeled_ops=sorted(rec.unmodeled | umode.unknown),
+            optimizer=optimizer if isinstance(optimizer, str) else spec.label(),
+            dtype=str(dtype).removeprefix("torch."), samples=rec.samples,
+            unmodeled_ops=sorted(rec.unmodeled | umode.unknown), optimizer_spec=spec,
         )
     finally:
         for n, p in model.named_parameters():
@@ -693,7 +771,7 @@ def trace_training(
 
 def _rows_to_frame(rec: _Recorder, model: nn.Module, opt: torch.optim.Optimizer,
                    umode: _UpdateMode, dtype: torch.dtype,
-                   branch_of: Callable[[str], str] | None) -> pd.DataFrame:
+                   branch_of: Callable[[str], str] | str | None) -> pd.DataFrame:
     bpe = torch.empty((), dtype=dtype).element_size()
     claimed: set[int] = set()
     records = []
@@ -715,12 +793,13 @@ def _rows_to_frame(rec: _Recorder, model: nn.Module, opt: torch.optim.Optimizer,
             st = _state_elems(opt, p)
             st_r += st
             st_w += st
-        if branch_of is not None:
+        name = branch_of if isinstance(branch_of, str) else "private"
+        if callable(branch_of):
             branch = branch_of(row.layer)
         elif params:
-            branch = "private" if train else "shared"
+            branch = name if train else "shared"
         else:
-            branch = "private" if (row.in_rg or row.out_rg) else "shared"
+            branch = name if (row.in_rg or row.out_rg) else "shared"
         rec_d = {
             "order": row.order, "layer": row.layer, "kind": row.kind, "branch": branch,
             "trainable": bool(train), "bytes_per_elem": bpe, "params": n_params,
@@ -737,12 +816,14 @@ def _rows_to_frame(rec: _Recorder, model: nn.Module, opt: torch.optim.Optimizer,
             "wgrad_read_elems": n_train_own,
             "optstate_read_elems": st_r, "optstate_write_elems": st_w,
             "ifmap_read_elems": row.ifmap, "ofmap_write_elems": row.ofmap,
-            "act_saved_write_elems": row.saved_write, "act_saved_read_elems": row.saved_read,
+            "act_saved_elems": row.saved, "act_saved_write_elems": row.saved_write,
+            "act_saved_read_elems": row.saved_read,
             "actgrad_read_elems": row.actgrad_read if (row.in_rg or train) else 0,
             "actgrad_write_elems": row.actgrad_write,
         }
         for c in MEMORY_COLUMNS:
             rec_d[c.replace("_elems", "_bytes")] = rec_d[c] * bpe
+        rec_d["act_saved_bytes"] = row.saved_bytes
         rec_d["act_saved_write_bytes"] = row.saved_write_bytes
         rec_d["act_saved_read_bytes"] = row.saved_read_bytes
         rec_d.update(input_shape=row.in_shape, output_shape=row.out_shape, modeled=row.modeled)
@@ -758,7 +839,7 @@ def _rows_to_frame(rec: _Recorder, model: nn.Module, opt: torch.optim.Optimizer,
 
 
 def _storage(df: pd.DataFrame, model: nn.Module, rec: _Recorder, dtype: torch.dtype,
-             branch_of: Callable[[str], str] | None) -> pd.DataFrame:
+             branch_of: Callable[[str], str] | str | None) -> pd.DataFrame:
     """Parameter storage (elems, bytes) per branch, each parameter counted once (first user)."""
     bpe = torch.empty((), dtype=dtype).element_size()
     seen: set[int] = set()

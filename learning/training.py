@@ -18,6 +18,10 @@ batch of fixed size (true for the CPU oneDNN/MKL fp32 kernels tested in
 batch's contents would make them differ in the last float bits, never in determinism (each mode
 on its own is bit-reproducible).
 
+Optimizer: :func:`build_optimizer` is the one place that builds the training optimizer from an
+:class:`OptimizerSpec` (:meth:`OptimizerSpec.from_config` maps an experiment config to it);
+:func:`train_model` and :func:`learning.trace.trace_training` both call it.
+
 Parallel jobs: :func:`run_parallel` runs independent training jobs (e.g. the points of a sharing
 sweep) in spawned worker processes with a fixed thread count each.
 """
@@ -25,6 +29,7 @@ sweep) in spawned worker processes with a fixed thread count each.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import math
@@ -37,7 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -45,6 +50,10 @@ from torch import nn
 from tqdm import tqdm
 
 from learning import distributed
+from learning.errors import LearningError
+
+if TYPE_CHECKING:
+    from learning.config import ExperimentConfig
 
 # Pixel scaling: uint8 0..255 -> [-1, 1] (fixed, so no statistic is computed from any task's
 # data before it is learned).
@@ -56,6 +65,62 @@ DEFAULT_CACHE_LIMIT_BYTES = 2 * 2**30
 _log = logging.getLogger(__name__)
 
 Feats = torch.Tensor | list[torch.Tensor]
+
+
+OPTIMIZER_NAMES = ("sgd", "adam")
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """The training optimizer: ``name`` ``sgd`` (``torch.optim.SGD``) or ``adam``
+    (``torch.optim.Adam``), learning rate ``lr`` (per step, before the cosine schedule),
+    ``momentum`` (SGD only; 0 = plain SGD) and L2 ``weight_decay`` (added to the gradient as
+    ``weight_decay * p``: one multiply and one add per parameter element and step)."""
+
+    name: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZER_NAMES:
+            raise LearningError(f"unknown optimizer {self.name!r}; use sgd or adam")
+        if not self.lr > 0 or self.momentum < 0 or self.weight_decay < 0:
+            raise LearningError(
+                f"optimizer needs lr > 0, momentum >= 0, weight_decay >= 0; got lr={self.lr}, "
+                f"momentum={self.momentum}, weight_decay={self.weight_decay}")
+        if self.name == "adam" and self.momentum:
+            object.__setattr__(self, "momentum", 0.0)  # Adam has no momentum argument
+
+    @classmethod
+    def from_config(cls, cfg: ExperimentConfig | dict[str, Any]) -> OptimizerSpec:
+        """The optimizer an experiment trains with; ``cfg`` is an ``ExperimentConfig`` or its
+        ``dataclasses.asdict`` dict (keys ``optimizer``, ``lr``, ``momentum``,
+        ``weight_decay``; a key missing from a dict takes the ``ExperimentConfig`` default)."""
+        from learning.config import ExperimentConfig
+
+        d = cfg if isinstance(cfg, dict) else dataclasses.asdict(cfg)
+        dflt = ExperimentConfig()
+        return cls(name=str(d.get("optimizer", dflt.optimizer)), lr=float(d.get("lr", dflt.lr)),
+                   momentum=float(d.get("momentum", dflt.momentum)),
+                   weight_decay=float(d.get("weight_decay", dflt.weight_decay)))
+
+    def label(self) -> str:
+        """``sgd(lr=0.05, momentum=0.9, weight_decay=0.0005)`` (for reports)."""
+        mom = f", momentum={self.momentum:g}" if self.name == "sgd" else ""
+        return f"{self.name}(lr={self.lr:g}{mom}, weight_decay={self.weight_decay:g})"
+
+
+def build_optimizer(spec: OptimizerSpec, params: Sequence[torch.Tensor], *,
+                    foreach: bool | None = None) -> torch.optim.Optimizer:
+    """The training optimizer for ``params`` (the one place it is built: training and the
+    training trace). ``foreach``: PyTorch's multi-tensor switch (``None``: its default;
+    ``False``: the single-tensor implementation, whose ops the trace counts per parameter)."""
+    if spec.name == "adam":
+        return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay,
+                                foreach=foreach)
+    return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum,
+                           weight_decay=spec.weight_decay, foreach=foreach)
 
 
 def stage_seed(seed: int, label: str) -> int:
@@ -256,7 +321,8 @@ def train_model(
     cache_dir: str | Path | None = None,
 ) -> TrainStats:
     """Train the ``requires_grad`` parameters of ``modules`` by cross-entropy of
-    ``forward(images)`` against ``y_local`` (labels 0..C-1), cosine learning-rate decay.
+    ``forward(images)`` against ``y_local`` (labels 0..C-1), cosine learning-rate decay. The
+    optimizer is ``build_optimizer(OptimizerSpec(optimizer, lr, momentum, weight_decay))``.
 
     With a frozen ``trunk`` (image batch -> tensor or list of tensors, run without gradients),
     ``forward`` receives ``trunk(images)`` instead of the images. Without augmentation and with
@@ -266,10 +332,7 @@ def train_model(
     params = [p for p in modules.parameters() if p.requires_grad]
     if not params:
         raise RuntimeError(f"{desc}: nothing to train")
-    if optimizer == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    else:
-        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    opt = build_optimizer(OptimizerSpec(optimizer, lr, momentum, weight_decay), params)
     n = int(y_local.size)
     steps_per_epoch = math.ceil(n / batch_size)
     total = epochs * steps_per_epoch

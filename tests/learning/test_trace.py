@@ -94,7 +94,7 @@ def test_macs_match_flop_counter(name: str, share: float) -> None:
     assert shared.empty == (k == 0)
     assert int(shared[["bwd_input_macs", "bwd_weight_macs"]].to_numpy().sum()) == 0
     assert int(shared["wgrad_write_elems"].sum()) == 0
-    assert int(shared["act_saved_write_elems"].sum()) == 0
+    assert int(shared["act_saved_elems"].sum()) == 0
 
 
 @pytest.mark.parametrize("share,no_input_grad", [
@@ -142,9 +142,11 @@ def test_hand_counted_conv_and_linear() -> None:
     assert df.loc["blocks.2.1", "ofmap_write_elems"] == 2 * 5
     # Bias adds are element-wise work: one per output element.
     assert df.loc["blocks.0.0", "fwd_elementwise_ops"] == 2 * 4 * 8 * 8
-    # ReLU: 1 op per element forward and backward; its output is saved for backward.
+    # ReLU: 1 op per element forward and backward; its output is saved for backward (held,
+    # not written again: that write is its ofmap_write).
     assert df.loc["blocks.0.1", "fwd_elementwise_ops"] == 2 * 4 * 8 * 8
-    assert df.loc["blocks.0.1", "act_saved_write_elems"] == 2 * 4 * 8 * 8
+    assert df.loc["blocks.0.1", "act_saved_elems"] == 2 * 4 * 8 * 8
+    assert df.loc["blocks.0.1", "act_saved_write_elems"] == 0
     assert df.loc["blocks.0.1", "act_saved_read_elems"] == 2 * 4 * 8 * 8
     assert df.loc["blocks.0.1", "actgrad_read_elems"] == 2 * 4 * 8 * 8
     assert df.loc["blocks.0.0", "actgrad_write_elems"] == 0  # input image needs no gradient
@@ -215,9 +217,12 @@ def test_maxpool_indices_saved_as_int64() -> None:
     df = trace_training(net, (1, 8, 8), 2).df.set_index("layer")
     pool = df.loc["1"]
     assert pool["fwd_elementwise_ops"] == 2 * 2 * 3 * 3 * 3  # 3 comparisons per 2x2 window
-    # Saved: the conv output (input of the pool) and the int64 argmax indices.
-    assert pool["act_saved_write_elems"] == 2 * 2 * 6 * 6 + 2 * 2 * 3 * 3
-    assert pool["act_saved_write_bytes"] == 4 * 2 * 2 * 6 * 6 + 8 * 2 * 2 * 3 * 3
+    # Saved: the conv output (input of the pool) and the int64 argmax indices; only the
+    # indices are written for backward (the conv output's write is the conv's ofmap_write).
+    assert pool["act_saved_elems"] == 2 * 2 * 6 * 6 + 2 * 2 * 3 * 3
+    assert pool["act_saved_bytes"] == 4 * 2 * 2 * 6 * 6 + 8 * 2 * 2 * 3 * 3
+    assert pool["act_saved_write_elems"] == 2 * 2 * 3 * 3
+    assert pool["act_saved_write_bytes"] == 8 * 2 * 2 * 3 * 3
 
 
 def test_residual_adds_and_storage_per_branch() -> None:
@@ -328,3 +333,165 @@ def test_any_module_with_branches_and_grouped_conv() -> None:
     ours = int(df["bwd_input_macs"].sum() + df["bwd_weight_macs"].sum())
     assert bwd.get_total_flops() == 2 * (ours + (4 - 1) * g)
     assert res.checks["bwd_macs_dispatched"] == ours
+
+
+# -- saved tensors: footprint (act_saved) vs extra writes (act_saved_write) ---------------------
+
+
+def _saved(df, layer: str) -> tuple[int, int, int, int]:
+    r = df.loc[layer]
+    return (int(r["act_saved_elems"]), int(r["act_saved_bytes"]),
+            int(r["act_saved_write_elems"]), int(r["act_saved_write_bytes"]))
+
+
+def test_saved_tensors_footprint_vs_extra_writes() -> None:
+    """Conv-ReLU-MaxPool-Flatten-Linear + loss, batch 2, 1x8x8 input, by hand. A saved tensor
+    the forward already wrote (a row's output) or holds (the batch) is no extra write."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(2 * 3 * 3, 4))
+    df = trace_training(net, (1, 8, 8), 2).df.set_index("layer")
+    assert list(df.index) == ["0", "1", "2", "4", "loss"]  # Flatten: a view, no row
+    # conv: saves its input, the image batch (2*1*8*8): held, not written for backward.
+    assert _saved(df, "0") == (128, 4 * 128, 0, 0)
+    # ReLU saves its own output (2*2*6*6), saved before the row's output is recorded: its
+    # write is the ReLU's ofmap_write.
+    assert _saved(df, "1") == (144, 4 * 144, 0, 0)
+    assert df.loc["1", "ofmap_write_elems"] == 144
+    # max-pool: its input is ReLU's output (already counted once); the int64 argmax indices
+    # (2*2*3*3) are written only for backward.
+    assert _saved(df, "2") == (36, 8 * 36, 36, 8 * 36)
+    # linear: saves its input, the flattened max-pool output (a view of that row's output).
+    assert _saved(df, "4") == (36, 4 * 36, 0, 0)
+    # loss: log-softmax output (2x4) and nll's total weight (1) are written for backward; the
+    # int64 targets (2) are the batch's labels, held.
+    assert _saved(df, "loss") == (8 + 1 + 2, 4 * 9 + 8 * 2, 9, 4 * 9)
+
+
+def test_batchnorm_saved_statistics_are_extra_writes() -> None:
+    """BN saves its input (the conv's output: no extra write), its batch mean and inverse std
+    (2 x C: extra writes) and its running statistics (module state: footprint only); an
+    in-place ReLU's saved output is BN's output storage; a flattened view of it adds nothing."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 3, 3, bias=False), nn.BatchNorm2d(3), nn.ReLU(inplace=True),
+                        nn.Flatten(), nn.Linear(3 * 6 * 6, 4))
+    df = trace_training(net, (1, 8, 8), 2).df.set_index("layer")
+    out = 2 * 3 * 6 * 6
+    assert _saved(df, "1") == (out + 2 * 3 + 2 * 3, 4 * (out + 12), 2 * 3, 4 * 2 * 3)
+    assert _saved(df, "2") == (out, 4 * out, 0, 0)
+    assert _saved(df, "4") == (0, 0, 0, 0)
+    assert int(df["act_saved_write_elems"].sum()) == 6 + 9
+
+
+# -- the traced optimizer is the trained one ----------------------------------------------------
+
+
+class _UpdateOps(TorchDispatchMode):
+    """(op, elements, scalar args) of every ATen op an optimizer step dispatches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: list[tuple[str, int, tuple]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        out = func(*args, **(kwargs or {}))
+        scalars = tuple(a for a in args if isinstance(a, int | float)) + tuple(
+            sorted((kwargs or {}).items()))
+        if isinstance(out, torch.Tensor):
+            self.ops.append((func.overloadpacket.__name__, out.numel(), scalars))
+        return out
+
+
+def _sgd_step_ops(weight_decay: float) -> list[tuple[str, int, tuple]]:
+    from learning.training import OptimizerSpec, build_optimizer
+
+    p = nn.Parameter(torch.ones(5))
+    opt = build_optimizer(OptimizerSpec("sgd", 0.05, 0.9, weight_decay), [p], foreach=False)
+    for _ in range(2):  # the first step creates the momentum buffer; count the second
+        p.grad = torch.full((5,), 0.5)
+        mode = _UpdateOps()
+        with mode:
+            opt.step()
+    return mode.ops
+
+
+def test_weight_decay_is_one_multiply_and_one_add_per_parameter() -> None:
+    """PyTorch's single-tensor SGD with weight decay dispatches exactly one more op per
+    parameter, grad + wd * p (1 multiply, 1 add per element), and the trace counts just that,
+    for SGD with momentum and for Adam."""
+    from collections import Counter
+
+    from learning.training import OptimizerSpec
+
+    extra = Counter(_sgd_step_ops(5e-4)) - Counter(_sgd_step_ops(0.0))
+    assert extra == Counter({("add", 5, (("alpha", 5e-4),)): 1})
+    assert Counter(_sgd_step_ops(0.0)) - Counter(_sgd_step_ops(5e-4)) == Counter()
+    for name in ("sgd", "adam"):
+        base, wd = ({"name": name, "lr": 0.05, "momentum": 0.9, "weight_decay": w}
+                    for w in (0.0, 5e-4))
+        torch.manual_seed(0)
+        r0 = trace_training(_small_net(), (3, 8, 8), 2, optimizer=OptimizerSpec(**base)).df
+        torch.manual_seed(0)
+        r1 = trace_training(_small_net(), (3, 8, 8), 2, optimizer=OptimizerSpec(**wd)).df
+        trained = r0["weight_write_elems"]  # trainable parameter elements updated by the row
+        assert int(trained.sum()) == sum(p.numel() for p in _small_net().parameters())
+        assert (r1["update_mults"] - r0["update_mults"] == trained).all(), name
+        assert (r1["update_adds"] - r0["update_adds"] == trained).all(), name
+        for c in ("update_divs", "update_sqrts", "update_other_ops", "optstate_read_elems"):
+            assert (r1[c] == r0[c]).all(), (name, c)
+
+
+def test_optimizer_spec_from_config_and_presets() -> None:
+    import dataclasses
+
+    from learning.config import load_config
+    from learning.trace import optimizer_spec
+    from learning.training import OptimizerSpec
+
+    cfg = load_config("fast")
+    spec = OptimizerSpec.from_config(cfg)
+    assert spec == OptimizerSpec("sgd", lr=0.05, momentum=0.9, weight_decay=5e-4)
+    assert OptimizerSpec.from_config(dataclasses.asdict(cfg)) == spec
+    adam = OptimizerSpec.from_config({**dataclasses.asdict(cfg), "optimizer": "adam"})
+    assert (adam.name, adam.momentum, adam.weight_decay) == ("adam", 0.0, 5e-4)
+    assert optimizer_spec("momentum") == OptimizerSpec("sgd", 0.01, 0.9, 0.0)
+    assert optimizer_spec("sgd").weight_decay == 0.0 and optimizer_spec("adam").name == "adam"
+    with pytest.raises(TraceError, match="optimizer"):
+        optimizer_spec("lbfgs")
+    res = trace_training(_small_net(), (3, 8, 8), 2, optimizer=spec)
+    assert res.optimizer_spec == spec and "weight_decay=0.0005" in res.optimizer
+
+
+def test_training_and_trace_build_the_optimizer_in_one_place(monkeypatch) -> None:
+    """train_model (what an experiment runs) and trace_training both build their optimizer
+    with learning.training.build_optimizer from the same spec; the trace forces the
+    single-tensor path."""
+    import numpy as np
+
+    from learning import trace as T
+    from learning import training
+    from learning.training import OptimizerSpec
+
+    built: list[tuple[str, OptimizerSpec, bool | None, dict]] = []
+    real = training.build_optimizer
+
+    def spy(who: str):  # noqa: ANN202
+        def f(spec, params, *, foreach=None):  # noqa: ANN001, ANN202
+            opt = real(spec, params, foreach=foreach)
+            built.append((who, spec, foreach, {k: opt.defaults[k] for k in
+                                               ("lr", "momentum", "weight_decay")}))
+            return opt
+        return f
+
+    monkeypatch.setattr(training, "build_optimizer", spy("train"))
+    monkeypatch.setattr(T, "build_optimizer", spy("trace"))
+    spec = OptimizerSpec("sgd", lr=0.05, momentum=0.9, weight_decay=5e-4)
+    net = _small_net()
+    x = np.zeros((4, 3, 8, 8), dtype=np.uint8)
+    training.train_model(net, net, x, np.array([0, 1, 2, 3]), epochs=1, batch_size=4,
+                         lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay,
+                         progress=False)
+    trace_training(_small_net(), (3, 8, 8), 2, optimizer=spec)
+    (w1, s1, f1, d1), (w2, s2, f2, d2) = built
+    assert (w1, w2) == ("train", "trace") and s1 == s2 == spec and d1 == d2
+    assert (f1, f2) == (None, False)
