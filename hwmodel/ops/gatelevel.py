@@ -28,15 +28,37 @@ of window cycles; clock and leakage energy per op = one initiation interval of t
 fill (the valid bits rising) and drain are outside the window, so a constant stream has no toggle
 in it.
 
-Modes: ``zero-delay`` (functional toggles only; same-time-step glitches are not in the FST) and
+Modes: ``zero-delay`` (functional toggles only; same-time-step glitches are not in the FST),
 ``unit-delay`` (every cell output delayed by 1 ps, so unequal path depths produce glitches that
-are counted: an estimate of glitch energy from path-depth imbalance).
+are counted: an estimate of glitch energy from path-depth imbalance) and ``timed`` (glitch-aware,
+timing-annotated: every cell output delayed by its own NLDM delay, below).
+
+``timed``: each cell instance drives its output net through ``assign #(rise, fall)`` (timescale
+1ps/1ps), the rise and fall delays of that instance from the Liberty tables at its actual output
+load and input slews, the same loads (:func:`hwmodel.ops.sta.net_loads`) and per-edge slews
+(:func:`hwmodel.ops.sta.net_edge_slews`) static timing propagates
+(:func:`hwmodel.ops.sta.output_delays`). Per output and per output edge the delay is the worst
+(max) over the arcs from its inputs (Verilog ``assign`` has one delay per output edge, not one
+per arc, so a path through a faster arc is delayed as much as the slowest arc: glitches are
+still produced wherever the reconverging paths differ by more than the gate delays); flip-flops
+use their clock-to-Q arc (reset arcs are not modelled: reset happens once, before the
+measurement). Delays are rounded to the nearest ps (half up) and are at least 1 ps. Continuous-
+assignment delays are inertial: a pulse at a gate's (zero-delay) output shorter than the delay
+to its next value is filtered and never reaches the net, as a real gate swallows pulses shorter
+than its delay; a wider glitch propagates and every change of every net is counted from the FST.
+The testbench clock then has to let every net settle before the next edge: it runs at
+``sim_period_ns`` = max(synthesis period, the static-timing critical path, the latest settling
+time of any net with the annotated delays + 2 ps), rounded up to an even number of ps, unless a
+period is passed (a passed period shorter than that is a SynthError naming the unit, the critical
+path and the fix). Dynamic energy per op does not depend on the period; ``energy_leakage_pj``
+stays at the synthesis period in every mode, so the three modes differ only in toggles.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -54,13 +76,16 @@ from hwmodel.ops.sta import (
     Liberty,
     LibertyError,
     clock_slew_ns,
+    combinational_order,
     net_loads,
     net_slews,
+    output_delays,
     read_liberty,
+    static_timing,
 )
 from hwmodel.ops.synth import MappedNetlist, SynthError, SynthResult, load_mapped_netlist
 
-MODES = ("zero-delay", "unit-delay")
+MODES = ("zero-delay", "unit-delay", "timed")
 HANDSHAKE_CONTROL = ("clk", "rst", "in_valid")
 DEFAULT_HOLD_CYCLES = 8
 
@@ -74,6 +99,9 @@ class GateEnergy:
     ``toggles_per_op`` counts cell-output (and input-port) net toggles per operation, over the
     ``window_cycles`` steady-state cycles measured (``vectors - 1 - latency_cycles``).
     ``y`` holds the netlist's results in input order (to compare with the RTL).
+    ``clock_period_ns`` is the synthesis period (leakage is costed over it);
+    ``sim_period_ns`` the testbench's clock period (ns): the synthesis period, or in ``timed``
+    mode long enough for every net to settle (see the module docstring).
     """
 
     energy_logic_pj: float
@@ -88,6 +116,7 @@ class GateEnergy:
     latency_cycles: int
     ii_cycles: int
     clock_period_ns: float
+    sim_period_ns: float
     toggles_per_op: float
     y: np.ndarray
     cell_models: str
@@ -198,10 +227,52 @@ def _const(v: str) -> str:
     return "1'b1" if v == "1" else "1'b0"
 
 
+def ns_to_ps(delay_ns: float) -> int:
+    """A cell delay (ns) as the integer ps of the timed netlist: rounded to the nearest ps
+    (half up), at least 1 ps (a zero delay would hide the glitch ordering)."""
+    return max(1, math.floor(delay_ns * 1000.0 + 0.5))
+
+
+def timed_delays_ps(netlist: MappedNetlist, lib: Liberty
+                    ) -> dict[tuple[int, str], tuple[int, int]]:
+    """(rise, fall) delay in integer ps of every cell output, keyed ``(instance index, pin)``:
+    :func:`hwmodel.ops.sta.output_delays` (worst arc, NLDM at the instance's slew and load)
+    through :func:`ns_to_ps`."""
+    return {key: (ns_to_ps(r), ns_to_ps(f))
+            for key, (r, f) in output_delays(netlist, lib, net_loads(netlist, lib)).items()}
+
+
+def settle_time_ps(netlist: MappedNetlist, lib: Liberty,
+                   delays_ps: dict[tuple[int, str], tuple[int, int]]) -> int:
+    """Latest time (ps after a clock edge) at which any net can still change in the timed
+    simulation: the longest path through the annotated delays (max of rise and fall per output),
+    from the input ports (changed at the edge) and the flip-flop outputs (at clock-to-Q)."""
+    t: dict[int, int] = {}
+    for k, inst in enumerate(netlist.instances):
+        cell = lib.cells[inst.cell]
+        if cell.ff is not None:
+            for pin in cell.outputs:
+                if isinstance(inst.pins.get(pin), int):
+                    t[inst.pins[pin]] = max(delays_ps.get((k, pin), (0, 0)))
+    for k in combinational_order(netlist, lib, net_loads(netlist, lib)):
+        inst = netlist.instances[k]
+        cell = lib.cells[inst.cell]
+        start = max((t.get(inst.pins[pin], 0) for pin in cell.inputs
+                     if isinstance(inst.pins.get(pin), int)), default=0)
+        for pin in cell.outputs:
+            if isinstance(inst.pins.get(pin), int):
+                t[inst.pins[pin]] = start + max(delays_ps.get((k, pin), (0, 0)))
+    return max(t.values(), default=0)
+
+
 def simulation_netlist(netlist: MappedNetlist, lib: Liberty, mode: str,
-                       module: str = "gl_top") -> str:
+                       module: str = "gl_top",
+                       delays_ps: dict[tuple[int, str], tuple[int, int]] | None = None) -> str:
     """The mapped netlist as Verilog with one wire ``n<id>`` per net (``unit-delay``: each cell
-    output drives its net through a 1 ps delay)."""
+    output drives its net through a 1 ps delay; ``timed``: through ``assign #(rise, fall)`` with
+    ``delays_ps``, default :func:`timed_delays_ps`)."""
+    if mode == "timed" and delays_ps is None:
+        delays_ps = timed_delays_ps(netlist, lib)
     lines = ["`timescale 1ps/1ps", f"module {module} ("]
     decls = []
     for name, bits in netlist.inputs.items():
@@ -220,18 +291,19 @@ def simulation_netlist(netlist: MappedNetlist, lib: Liberty, mode: str,
     for name, bits in netlist.outputs.items():
         for i, b in enumerate(bits):
             lines.append(f"  assign {name}[{i}] = {f'n{b}' if isinstance(b, int) else _const(b)};")
-    for inst in netlist.instances:
+    for k, inst in enumerate(netlist.instances):
         cell = lib.cell(inst.cell)
         conns = []
         for pin, net in inst.pins.items():
             if not isinstance(net, int):
                 conns.append(f".{pin}({_const(net)})")
-            elif mode == "unit-delay" and cell.pins[pin].direction == "output":
+            elif mode != "zero-delay" and cell.pins[pin].direction == "output":
                 if net in port_in:
                     raise SynthError(f"{inst.name} drives an input port net")
                 conns.append(f".{pin}(r{net})")
                 lines.append(f"  wire r{net};")
-                lines.append(f"  assign #1 n{net} = r{net};")
+                delay = "#1" if mode == "unit-delay" else "#({}, {})".format(*delays_ps[(k, pin)])
+                lines.append(f"  assign {delay} n{net} = r{net};")
             else:
                 conns.append(f".{pin}(n{net})")
         lines.append(f"  {inst.cell} {inst.name} ({', '.join(conns)});")
@@ -320,14 +392,15 @@ def _cell_models(lib: Liberty, cell_models: Path | None) -> tuple[str, str]:
 
 
 def _build(netlist: MappedNetlist, lib: Liberty, synth: SynthResult, mode: str,
-           models: str, data_ports: list[str]) -> Path:
-    """Compile (cached by content) the testbench + netlist + models; returns the folder."""
+           models: str, data_ports: list[str], period_ps: int,
+           delays_ps: dict[tuple[int, str], tuple[int, int]] | None = None) -> Path:
+    """Compile (cached by content) the testbench (clock period ``period_ps``, even) + netlist +
+    models; returns the folder."""
     for tool in ("iverilog", "vvp"):
         if shutil.which(tool) is None:
             raise SynthError(f"{tool} not found on PATH; install Icarus Verilog: "
                              "apt-get install iverilog (or run `make setup`)")
-    period_ps = round(synth.clock_period_ns * 1000)
-    net_v = simulation_netlist(netlist, lib, mode)
+    net_v = simulation_netlist(netlist, lib, mode, delays_ps=delays_ps)
     tb_v = _testbench(netlist, period_ps, data_ports, sampled_nets(netlist))
     key = hashlib.sha256("\0".join((net_v, tb_v, models)).encode()).hexdigest()[:16]
     out = Path(synth.netlist_json).parent / f"gl-{mode}-{key}"
@@ -451,8 +524,7 @@ def _toggle_costs(netlist: MappedNetlist, lib: Liberty) -> tuple[dict[int, _NetC
 def _prepared(synth_result: SynthResult, lib: Liberty
               ) -> tuple[MappedNetlist, dict[int, _NetCost], dict]:
     """Netlist and toggle costs of a mapped unit, cached per (netlist, Liberty) in the process."""
-    key = (str(synth_result.netlist_json), synth_result.cache_key, str(lib.path),
-           lib.path.stat().st_mtime_ns)
+    key = _cache_key(synth_result, lib)
     if key not in _COST_CACHE:
         netlist = load_mapped_netlist(synth_result)
         costs, const = _toggle_costs(netlist, lib)
@@ -460,23 +532,71 @@ def _prepared(synth_result: SynthResult, lib: Liberty
     return _COST_CACHE[key]
 
 
-def gate_level_energy(synth_result: SynthResult, liberty: Liberty | Path,
-                      inputs: dict[str, np.ndarray], params: dict[str, int] | None = None, *,
-                      mode: str = "zero-delay", cell_models: Path | None = None,
-                      toggles: str = "auto",
-                      hold_cycles: int = DEFAULT_HOLD_CYCLES) -> GateEnergy:
-    """Energy per op (pJ) of the mapped unit under ``inputs`` (raw bit patterns per input port,
-    ``a`` and ``b`` required, others default to 0), at one vector per clock cycle.
+def _cache_key(synth_result: SynthResult, lib: Liberty) -> tuple:
+    return (str(synth_result.netlist_json), synth_result.cache_key, str(lib.path),
+            lib.path.stat().st_mtime_ns)
 
-    ``params`` is accepted for symmetry with the RTL harness and must match the synthesis.
-    ``cell_models``: Verilog models of the library cells (default: the library's own
-    ``<liberty stem>_cells.v`` next to the Liberty, else models generated from its functions).
-    ``toggles``: where toggles are counted: ``fst`` (the FST waveform of every net, read with
-    pywellen: every change, glitches included), ``samples`` (every net's value once per cycle,
-    written by the testbench: exact in zero-delay mode, where a net changes at most once per
-    cycle, and about 2x faster), or ``auto`` (``samples`` for zero-delay, ``fst`` for unit-delay).
-    Deterministic: the same inputs give the same numbers.
-    """
+
+@dataclass(frozen=True)
+class TimedPlan:
+    """What the ``timed`` simulation of a mapped unit needs: per-output (rise, fall) delays in
+    integer ps (:func:`timed_delays_ps`), the latest settling time of any net after an edge
+    (``settle_ps``), the static-timing critical path (ns) and the shortest testbench clock
+    period (ps, even) that lets every net settle: max(critical path, settle + 2 ps)."""
+
+    delays_ps: dict[tuple[int, str], tuple[int, int]]
+    settle_ps: int
+    critical_path_ns: float
+    min_period_ps: int
+
+
+_PLAN_CACHE: dict[tuple, TimedPlan] = {}
+
+
+def timed_plan(synth_result: SynthResult, lib: Liberty,
+               netlist: MappedNetlist | None = None) -> TimedPlan:
+    """The :class:`TimedPlan` of a mapped unit (cached per netlist and Liberty in the process)."""
+    key = _cache_key(synth_result, lib)
+    if key not in _PLAN_CACHE:
+        netlist = netlist or load_mapped_netlist(synth_result)
+        delays = timed_delays_ps(netlist, lib)
+        settle = settle_time_ps(netlist, lib, delays)
+        cp_ns = static_timing(synth_result, lib).critical_path_ns
+        need = _even(max(math.ceil(cp_ns * 1000.0 - 1e-9), settle + 2))
+        _PLAN_CACHE[key] = TimedPlan(delays, settle, cp_ns, need)
+    return _PLAN_CACHE[key]
+
+
+def _even(ps: int) -> int:
+    return ps + (ps % 2)
+
+
+def _sim_timing(synth_result: SynthResult, lib: Liberty, netlist: MappedNetlist, mode: str,
+                sim_period_ns: float | None
+                ) -> tuple[int, dict[tuple[int, str], tuple[int, int]] | None]:
+    """(testbench clock period in ps, even; the timed delays or None) for ``mode``."""
+    top = synth_result.top
+    if sim_period_ns is not None and not sim_period_ns * 1000.0 >= 4:
+        raise SynthError(f"gate_level_energy({top}): sim_period_ns must be >= 0.004 ns, got "
+                         f"{sim_period_ns}")
+    asked = None if sim_period_ns is None else _even(math.ceil(sim_period_ns * 1000.0 - 1e-9))
+    if mode != "timed":
+        return asked or _even(round(synth_result.clock_period_ns * 1000)), None
+    plan = timed_plan(synth_result, lib, netlist)
+    if asked is None:
+        return _even(max(round(synth_result.clock_period_ns * 1000), plan.min_period_ps)), \
+            plan.delays_ps
+    if asked < plan.min_period_ps:
+        raise SynthError(
+            f"gate_level_energy({top}, mode='timed'): sim_period_ns={sim_period_ns:g} is too "
+            f"short for nets to settle (critical path {plan.critical_path_ns:.3f} ns; with the "
+            f"annotated delays nets settle {plan.settle_ps} ps after an edge); pass "
+            f"sim_period_ns >= {plan.min_period_ps / 1000:.3f} or None (runs at such a period)")
+    return asked, plan.delays_ps
+
+
+def _toggle_source(mode: str, toggles: str) -> str:
+    """Where toggles are counted (``fst`` or ``samples``) for ``mode`` and ``toggles``."""
     if mode not in MODES:
         raise SynthError(f"gate_level_energy: mode must be one of {MODES}, got {mode!r}")
     source = {"auto": "samples" if mode == "zero-delay" else "fst"}.get(toggles, toggles)
@@ -484,14 +604,13 @@ def gate_level_energy(synth_result: SynthResult, liberty: Liberty | Path,
         raise SynthError(f"gate_level_energy: toggles must be auto, fst or samples, got "
                          f"{toggles!r}")
     if source == "samples" and mode != "zero-delay":
-        raise SynthError("gate_level_energy: toggles='samples' sees one value per cycle and "
-                         "misses glitches; use toggles='fst' with mode='unit-delay'")
-    if params is not None and {k: int(v) for k, v in params.items()} != \
-            {k: synth_result.params[k] for k in params}:
-        raise SynthError(f"gate_level_energy({synth_result.top}): params {params} differ from "
-                         f"the synthesized {synth_result.params}; synthesize with these params")
-    lib = liberty if isinstance(liberty, Liberty) else read_liberty(liberty)
-    netlist, costs, const = _prepared(synth_result, lib)
+        raise SynthError(f"gate_level_energy: toggles='samples' sees one value per cycle and "
+                         f"misses glitches; use toggles='fst' with mode={mode!r}")
+    return source
+
+
+def _check_ports(synth_result: SynthResult, netlist: MappedNetlist) -> list[str]:
+    """The data input ports (all but clk/rst/in_valid); SynthError without the handshake."""
     for port in ("clk", "rst", "in_valid", "a", "b"):
         if port not in netlist.inputs:
             raise SynthError(f"{synth_result.netlist_json}: mapped {synth_result.top} has no "
@@ -500,86 +619,127 @@ def gate_level_energy(synth_result: SynthResult, liberty: Liberty | Path,
         if port not in netlist.outputs:
             raise SynthError(f"{synth_result.netlist_json}: mapped {synth_result.top} has no "
                              f"output port {port!r}; units need the handshake ports")
-    data_ports = [n for n in netlist.inputs if n not in HANDSHAKE_CONTROL]
+    return [n for n in netlist.inputs if n not in HANDSHAKE_CONTROL]
+
+
+def _stimulus(synth_result: SynthResult, netlist: MappedNetlist, data_ports: list[str],
+              inputs: dict[str, np.ndarray]) -> tuple[dict[str, list[int]], int]:
+    """Per data port the vector values (missing ports: 0), and the number of vectors."""
+    top = synth_result.top
     unknown = sorted(set(inputs) - set(data_ports))
     if unknown:
-        raise SynthError(f"gate_level_energy({synth_result.top}): no input port {unknown[0]!r}")
+        raise SynthError(f"gate_level_energy({top}): no input port {unknown[0]!r}")
     for name in ("a", "b"):
         if name not in inputs:
-            raise SynthError(f"gate_level_energy({synth_result.top}): operand {name!r} missing")
+            raise SynthError(f"gate_level_energy({top}): operand {name!r} missing")
     n = len(np.asarray(inputs["a"]))
     if n < 2:
-        raise SynthError(f"gate_level_energy({synth_result.top}): need at least 2 vectors "
+        raise SynthError(f"gate_level_energy({top}): need at least 2 vectors "
                          f"(energy is per vector-to-vector transition), got {n}")
     cols: dict[str, list[int]] = {}
     for name in data_ports:
         arr = np.asarray(inputs.get(name, np.zeros(n, dtype=np.uint64)))
         if arr.shape != (n,):
-            raise SynthError(f"gate_level_energy({synth_result.top}): input {name!r} has "
+            raise SynthError(f"gate_level_energy({top}): input {name!r} has "
                              f"shape {arr.shape}; expected ({n},) like 'a'")
         w = len(netlist.inputs[name])
         if w > 64:
-            raise SynthError(f"gate_level_energy({synth_result.top}): input {name!r} is {w} "
+            raise SynthError(f"gate_level_energy({top}): input {name!r} is {w} "
                              "bits; the testbench drives inputs up to 64 bits")
         vals = [int(v) for v in arr.tolist()]
         if any(v < 0 or v >> w for v in vals):
-            raise SynthError(f"gate_level_energy({synth_result.top}): input {name!r} has values "
+            raise SynthError(f"gate_level_energy({top}): input {name!r} has values "
                              f"wider than its {w} bits; mask operands to the port width")
         cols[name] = vals
-    models, provenance = _cell_models(lib, cell_models)
-    build = _build(netlist, lib, synth_result, mode, models, data_ports)
-    period_ps = round(synth_result.clock_period_ns * 1000)
-    half = period_ps // 2
+    return cols, n
 
+
+@dataclass
+class _SimRun:
+    """What one testbench run gave: results, latency, window cycles, toggles, wall times (s)."""
+
+    y: list[int]
+    latency: int
+    first: int
+    last: int
+    rise: dict[int, int]
+    fall: dict[int, int]
+    sim_s: float
+    count_s: float
+
+
+def _write_stimulus(path: Path, cols: dict[str, list[int]], data_ports: list[str], n: int,
+                    hold: int) -> int:
+    """Warm-up (v0, in_valid low) | v0..v[n-1] one per cycle | drain (v[n-1], in_valid low);
+    returns the number of cycles written."""
+    order = [0] * hold + list(range(n)) + [n - 1] * hold
+    valid = [0] * hold + [1] * n + [0] * hold
+    with open(path, "w") as fh:
+        for idx, v in zip(order, valid, strict=True):
+            fh.write(" ".join([str(v)] + [format(cols[p][idx], "x") for p in data_ports]) + "\n")
+    return len(order)
+
+
+def _run_vvp(build: Path, run_dir: Path, cycles: int, source: str, where: Path) -> float:
+    """Run the compiled testbench in ``run_dir``; returns the wall time (s)."""
+    t0 = time.perf_counter()
+    dump = ["-fst", "+fst"] if source == "fst" else \
+        ["-none", f"+samples={run_dir / 'samples.txt'}"]
+    proc = subprocess.run(["vvp", "-n", str(build / "sim.vvp"), dump[0],
+                           f"+stim={run_dir / 'stim.txt'}", f"+out={run_dir / 'y.txt'}",
+                           f"+cycles={cycles}", dump[1]], cwd=run_dir,
+                          capture_output=True, text=True, check=False)
+    made = run_dir / ("wave.fst" if source == "fst" else "samples.txt")
+    if proc.returncode != 0 or not made.exists():
+        msg = (proc.stderr or proc.stdout).strip().splitlines()
+        raise SynthError(f"{where}: gate-level simulation failed: "
+                         f"{msg[0] if msg else 'no output'}")
+    return time.perf_counter() - t0
+
+
+def _read_results(run_dir: Path, top: str, n: int, hold: int) -> tuple[list[int], int] | None:
+    """(results in input order, latency in cycles), or None when ``hold`` is too short for the
+    latency (the caller reruns with a longer hold)."""
+    rows = (run_dir / "y.txt").read_text().split()
+    out_cycles = [int(c) for c in rows[0::2]]
+    out_vals = rows[1::2]
+    if not out_cycles:
+        raise SynthError(f"{top}: gate-level netlist never raised out_valid")
+    latency = out_cycles[0] - hold
+    if latency + 2 > hold:
+        return None
+    if latency < 0:
+        raise SynthError(f"{top}: gate-level out_valid rose before any input was valid")
+    if any("x" in v.lower() or "z" in v.lower() for v in out_vals):
+        raise SynthError(f"{top}: gate-level netlist drove X/Z on y")
+    # result of vector i is the output of cycle hold + i + latency
+    if len(out_cycles) != n or out_cycles != list(range(out_cycles[0], out_cycles[0] + n)):
+        raise SynthError(f"{top}: gate-level netlist returned {len(out_cycles)} valid results "
+                         f"for {n} inputs (expected one per input, in consecutive cycles)")
+    return [int(v, 16) for v in out_vals], latency
+
+
+def _simulate(synth_result: SynthResult, netlist: MappedNetlist, build: Path,
+              costs: dict[int, _NetCost], cols: dict[str, list[int]], data_ports: list[str],
+              n: int, hold: int, period_ps: int, source: str) -> _SimRun:
+    """Run the stream through the compiled testbench and count the window's toggles."""
+    half = period_ps // 2
+    top = synth_result.top
     for _attempt in range(2):
         run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=build))
         try:
-            # warm-up (v0, in_valid low) | v0..v[n-1] one per cycle | drain (v[n-1], in_valid low)
-            order = [0] * hold_cycles + list(range(n)) + [n - 1] * hold_cycles
-            valid = [0] * hold_cycles + [1] * n + [0] * hold_cycles
-            with open(run_dir / "stim.txt", "w") as fh:
-                for idx, v in zip(order, valid, strict=True):
-                    fh.write(" ".join([str(v)] + [format(cols[p][idx], "x")
-                                                  for p in data_ports]) + "\n")
-            t0 = time.perf_counter()
-            dump = ["-fst", "+fst"] if source == "fst" else \
-                ["-none", f"+samples={run_dir / 'samples.txt'}"]
-            proc = subprocess.run(["vvp", "-n", str(build / "sim.vvp"), dump[0],
-                                   f"+stim={run_dir / 'stim.txt'}", f"+out={run_dir / 'y.txt'}",
-                                   f"+cycles={len(order)}", dump[1]], cwd=run_dir,
-                                  capture_output=True, text=True, check=False)
-            sim_s = time.perf_counter() - t0
-            made = run_dir / ("wave.fst" if source == "fst" else "samples.txt")
-            if proc.returncode != 0 or not made.exists():
-                msg = (proc.stderr or proc.stdout).strip().splitlines()
-                raise SynthError(f"{synth_result.netlist_v}: gate-level simulation failed: "
-                                 f"{msg[0] if msg else 'no output'}")
-            rows = (run_dir / "y.txt").read_text().split()
-            out_cycles = [int(c) for c in rows[0::2]]
-            out_vals = rows[1::2]
-            if not out_cycles:
-                raise SynthError(f"{synth_result.top}: gate-level netlist never raised out_valid")
-            latency = out_cycles[0] - hold_cycles
-            if latency + 2 > hold_cycles:
-                hold_cycles = latency + 2
+            cycles = _write_stimulus(run_dir / "stim.txt", cols, data_ports, n, hold)
+            sim_s = _run_vvp(build, run_dir, cycles, source, synth_result.netlist_v)
+            got = _read_results(run_dir, top, n, hold)
+            if got is None:
+                hold = int((run_dir / "y.txt").read_text().split()[0]) - hold + 2
                 continue
-            if latency < 0:
-                raise SynthError(f"{synth_result.top}: gate-level out_valid rose before any "
-                                 "input was valid")
-            if any("x" in v.lower() or "z" in v.lower() for v in out_vals):
-                raise SynthError(f"{synth_result.top}: gate-level netlist drove X/Z on y")
-            # result of vector i is the output of cycle hold + i + latency
-            if len(out_cycles) != n or out_cycles != list(range(out_cycles[0], out_cycles[0] + n)):
-                raise SynthError(f"{synth_result.top}: gate-level netlist returned "
-                                 f"{len(out_cycles)} valid results for {n} inputs (expected "
-                                 "one per input, in consecutive cycles)")
-            y = [int(v, 16) for v in out_vals]
-            ii = 1  # one result per cycle for one input per cycle (checked just above)
+            y, latency = got
             # window: the steady-state cycles whose starting edge brings vector i in while every
             # register stage k moves vector i-k (i >= k+1, so all stages see real transitions)
-            first, last = hold_cycles + latency + 1, hold_cycles + n - 1
+            first, last = hold + latency + 1, hold + n - 1
             if last < first:
-                raise SynthError(f"gate_level_energy({synth_result.top}): need at least "
+                raise SynthError(f"gate_level_energy({top}): need at least "
                                  f"latency + 2 = {latency + 2} vectors, got {n}")
             t1 = time.perf_counter()
             if source == "fst":
@@ -589,49 +749,81 @@ def gate_level_energy(synth_result: SynthResult, liberty: Liberty | Path,
             else:
                 rise, fall = _count_samples(run_dir / "samples.txt", sampled_nets(netlist),
                                             first, last)
-            count_s = time.perf_counter() - t1
-            break
+            return _SimRun(y, latency, first, last, rise, fall, sim_s, time.perf_counter() - t1)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
-    else:  # pragma: no cover - the second attempt always has a long enough hold
-        raise SynthError(f"{synth_result.top}: latency too long for the testbench")
+    raise SynthError(f"{top}: latency too long for the testbench")  # pragma: no cover
 
-    transitions = last - first + 1
+
+def gate_level_energy(synth_result: SynthResult, liberty: Liberty | Path,
+                      inputs: dict[str, np.ndarray], params: dict[str, int] | None = None, *,
+                      mode: str = "zero-delay", cell_models: Path | None = None,
+                      toggles: str = "auto",
+                      hold_cycles: int = DEFAULT_HOLD_CYCLES,
+                      sim_period_ns: float | None = None) -> GateEnergy:
+    """Energy per op (pJ) of the mapped unit under ``inputs`` (raw bit patterns per input port,
+    ``a`` and ``b`` required, others default to 0), at one vector per clock cycle.
+
+    ``params`` is accepted for symmetry with the RTL harness and must match the synthesis.
+    ``mode``: ``zero-delay``, ``unit-delay`` or ``timed`` (module docstring).
+    ``cell_models``: Verilog models of the library cells (default: the library's own
+    ``<liberty stem>_cells.v`` next to the Liberty, else models generated from its functions).
+    ``toggles``: where toggles are counted: ``fst`` (the FST waveform of every net, read with
+    pywellen: every change, glitches included), ``samples`` (every net's value once per cycle,
+    written by the testbench: exact in zero-delay mode, where a net changes at most once per
+    cycle, and about 2x faster), or ``auto`` (``samples`` for zero-delay, ``fst`` otherwise).
+    ``sim_period_ns``: the testbench clock period (ns; rounded up to an even number of ps).
+    Default: the synthesis period, or in ``timed`` mode the shortest period in which every net
+    settles if that is longer; a ``timed`` period shorter than that is a SynthError.
+    Deterministic: the same inputs give the same numbers.
+    """
+    source = _toggle_source(mode, toggles)
+    if params is not None and {k: int(v) for k, v in params.items()} != \
+            {k: synth_result.params[k] for k in params}:
+        raise SynthError(f"gate_level_energy({synth_result.top}): params {params} differ from "
+                         f"the synthesized {synth_result.params}; synthesize with these params")
+    lib = liberty if isinstance(liberty, Liberty) else read_liberty(liberty)
+    netlist, costs, const = _prepared(synth_result, lib)
+    data_ports = _check_ports(synth_result, netlist)
+    cols, n = _stimulus(synth_result, netlist, data_ports, inputs)
+    period_ps, delays = _sim_timing(synth_result, lib, netlist, mode, sim_period_ns)
+    models, provenance = _cell_models(lib, cell_models)
+    build = _build(netlist, lib, synth_result, mode, models, data_ports, period_ps, delays)
+    run = _simulate(synth_result, netlist, build, costs, cols, data_ports, n, hold_cycles,
+                    period_ps, source)
+    return _energy(synth_result, lib, netlist, costs, const, run, n, mode, source,
+                   period_ps, provenance)
+
+
+def _energy(synth_result: SynthResult, lib: Liberty, netlist: MappedNetlist,
+            costs: dict[int, _NetCost], const: dict, run: _SimRun, n: int, mode: str,
+            source: str, period_ps: int, provenance: str) -> GateEnergy:
+    """Cost the window's toggles (pJ per op) and add the clock and leakage of one cycle."""
+    transitions = run.last - run.first + 1
     logic = seq = 0.0
     toggles = 0
     for net, c in costs.items():
-        r, f = rise.get(net, 0), fall.get(net, 0)
+        r, f = run.rise.get(net, 0), run.fall.get(net, 0)
         if not r and not f:
             continue
         toggles += r + f
         logic += r * c.rise_logic_pj + f * c.fall_logic_pj
         seq += r * c.rise_seq_pj + f * c.fall_seq_pj
-    logic /= transitions
-    seq_data = seq / transitions
+    ii = 1  # one result per cycle for one input per cycle (checked by _read_results)
     clock = const["clock_pj_per_cycle"] * ii
     leak = const["leakage_nw"] * synth_result.clock_period_ns * ii * 1e-6  # nW*ns = 1e-6 pJ
-    seq_total = seq_data + clock
-    y_arr = np.array(y, dtype=np.uint64) if len(netlist.outputs["y"]) <= 64 \
-        else np.array(y, dtype=object)
+    seq_total = seq / transitions + clock
+    logic /= transitions
+    y_arr = np.array(run.y, dtype=np.uint64) if len(netlist.outputs["y"]) <= 64 \
+        else np.array(run.y, dtype=object)
     return GateEnergy(
-        energy_logic_pj=logic,
-        energy_seq_pj=seq_total,
-        energy_leakage_pj=leak,
-        energy_pj=logic + seq_total + leak,
-        energy_clock_pj=clock,
-        vectors=n,
-        window_cycles=transitions,
-        mode=mode,
-        toggle_source=source,
-        latency_cycles=latency,
-        ii_cycles=ii,
-        clock_period_ns=synth_result.clock_period_ns,
-        toggles_per_op=toggles / transitions,
-        y=y_arr,
-        cell_models=provenance,
-        wire_load=lib.wire_load_name,
-        sim_wall_s=sim_s,
-        count_wall_s=count_s,
+        energy_logic_pj=logic, energy_seq_pj=seq_total, energy_leakage_pj=leak,
+        energy_pj=logic + seq_total + leak, energy_clock_pj=clock, vectors=n,
+        window_cycles=transitions, mode=mode, toggle_source=source,
+        latency_cycles=run.latency, ii_cycles=ii,
+        clock_period_ns=synth_result.clock_period_ns, sim_period_ns=period_ps / 1000.0,
+        toggles_per_op=toggles / transitions, y=y_arr, cell_models=provenance,
+        wire_load=lib.wire_load_name, sim_wall_s=run.sim_s, count_wall_s=run.count_s,
     )
 
 

@@ -15,6 +15,10 @@ load capacitance per fan-out (the Liberty's own ``wire_load`` model when it has 
 input to register, register to output and input to output, with the unit's ports assumed to be
 driven by and captured in the library's flip-flop on the same ideal clock (so every path is a full
 register-to-register path, launch clock-to-q and capture setup from the library tables).
+
+:func:`output_delays` gives, from the same loads and per-edge slews (:func:`net_edge_slews`), the
+rise and fall delay (ns) of every cell instance's output, the worst over its arcs: the delays the
+``timed`` gate-level simulation (:mod:`hwmodel.ops.gatelevel`) annotates.
 """
 
 from __future__ import annotations
@@ -503,6 +507,40 @@ def _ff_arcs(cell: LibCell) -> tuple[str, TimingArc | None, TimingArc | None, st
     return q, c2q, setup, d
 
 
+def combinational_order(netlist: MappedNetlist, lib: Liberty, loads: NetLoads,
+                        where: str = "") -> list[int]:
+    """Indices of the combinational instances in topological order (every driver before its
+    fan-out; flip-flop outputs and ports are sources). SynthError on a combinational loop."""
+    comb = [k for k, inst in enumerate(netlist.instances) if lib.cells[inst.cell].ff is None]
+    indeg = {}
+    users: dict[int, list[int]] = defaultdict(list)
+    for k in comb:
+        inst = netlist.instances[k]
+        cell = lib.cells[inst.cell]
+        deps = 0
+        for p in cell.inputs:
+            net = inst.pins.get(p)
+            if isinstance(net, int) and net in loads.driver:
+                dk = loads.driver[net][0]
+                if lib.cells[netlist.instances[dk].cell].ff is None:
+                    users[dk].append(k)
+                    deps += 1
+        indeg[k] = deps
+    ready = sorted(k for k in comb if indeg[k] == 0)
+    order = []
+    while ready:
+        k = ready.pop()
+        order.append(k)
+        for u in users.get(k, []):
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                ready.append(u)
+    if len(order) != len(comb):
+        raise SynthError(f"{where or netlist.top}: combinational loop in the mapped netlist of "
+                         f"{netlist.top}; static timing needs acyclic logic")
+    return order
+
+
 def _propagate(netlist: MappedNetlist, lib: Liberty, loads: NetLoads, clk_slew: float,
                where: str) -> dict[tuple[int, str], tuple[float, float, tuple | None]]:
     """Arrival time and slew (ns) per (net, 'rise'|'fall'), with the predecessor step."""
@@ -546,36 +584,7 @@ def _propagate(netlist: MappedNetlist, lib: Liberty, loads: NetLoads, clk_slew: 
         if isinstance(inst.pins.get(q), int):
             launch(inst.pins[q], inst.name, cell, c2q)
 
-    # topological order of combinational instances
-    comb = [k for k, inst in enumerate(netlist.instances) if lib.cells[inst.cell].ff is None]
-    indeg = {}
-    users: dict[int, list[int]] = defaultdict(list)
-    for k in comb:
-        inst = netlist.instances[k]
-        cell = lib.cells[inst.cell]
-        deps = 0
-        for p in cell.inputs:
-            net = inst.pins.get(p)
-            if isinstance(net, int) and net in loads.driver:
-                dk = loads.driver[net][0]
-                if lib.cells[netlist.instances[dk].cell].ff is None:
-                    users[dk].append(k)
-                    deps += 1
-        indeg[k] = deps
-    ready = sorted(k for k in comb if indeg[k] == 0)
-    order = []
-    while ready:
-        k = ready.pop()
-        order.append(k)
-        for u in users.get(k, []):
-            indeg[u] -= 1
-            if indeg[u] == 0:
-                ready.append(u)
-    if len(order) != len(comb):
-        raise SynthError(f"{where}: combinational loop in the mapped netlist of {netlist.top}; "
-                         "static timing needs acyclic logic")
-
-    for k in order:
+    for k in combinational_order(netlist, lib, loads, where):
         inst = netlist.instances[k]
         cell = lib.cells[inst.cell]
         for opin in cell.outputs:
@@ -611,12 +620,64 @@ def _propagate(netlist: MappedNetlist, lib: Liberty, loads: NetLoads, clk_slew: 
 def net_slews(netlist: MappedNetlist, lib: Liberty,
               loads: NetLoads | None = None) -> dict[int, float]:
     """Slew (ns) of every timed net: the mean of its rising and falling transition times."""
-    loads = loads or net_loads(netlist, lib)
-    arrival = _propagate(netlist, lib, loads, clock_slew_ns(lib), netlist.top)
     acc: dict[int, list[float]] = defaultdict(list)
-    for (net, _edge), (_, slew, _) in arrival.items():
+    for (net, _edge), slew in net_edge_slews(netlist, lib, loads).items():
         acc[net].append(slew)
     return {net: float(np.mean(v)) for net, v in acc.items()}
+
+
+def net_edge_slews(netlist: MappedNetlist, lib: Liberty,
+                   loads: NetLoads | None = None) -> dict[tuple[int, str], float]:
+    """Slew (ns) of every timed net per edge, keyed ``(net, 'rise'|'fall')``: the transition
+    time static timing propagates (the worst over the arcs reaching that edge of the net)."""
+    loads = loads or net_loads(netlist, lib)
+    arrival = _propagate(netlist, lib, loads, clock_slew_ns(lib), netlist.top)
+    return {key: slew for key, (_, slew, _) in arrival.items()}
+
+
+def _output_arcs(cell: LibCell, pin: str) -> list[TimingArc]:
+    """The delay arcs into output ``pin``: clock-to-output for a flip-flop (its edge-triggered
+    arcs from the clock pin; reset arcs are not delays of the data path), else every arc, as
+    static timing propagates them."""
+    arcs = cell.pins[pin].timing
+    if cell.ff is not None:
+        return [a for a in arcs if a.related_pin == cell.clock_pin
+                and a.timing_type.startswith(("rising_edge", "falling_edge"))]
+    return list(arcs)
+
+
+def output_delays(netlist: MappedNetlist, lib: Liberty,
+                  loads: NetLoads | None = None) -> dict[tuple[int, str], tuple[float, float]]:
+    """Rise and fall delay (ns) of every cell output, keyed ``(instance index, output pin)``.
+
+    Each is the worst (max) over the output's arcs and, per arc, over the input edges that give
+    that output edge (its ``timing_sense``) of the NLDM ``cell_rise``/``cell_fall`` at the
+    instance's actual output load (:func:`net_loads`) and the input net's slew for that edge
+    (:func:`net_edge_slews`; the ideal clock's slew for a clock pin or a net static timing does
+    not reach, such as the reset). Flip-flops: clock-to-Q. An output with no arc gets 0.0.
+    """
+    loads = loads or net_loads(netlist, lib)
+    slews = net_edge_slews(netlist, lib, loads)
+    clk_slew = clock_slew_ns(lib)
+    out: dict[tuple[int, str], tuple[float, float]] = {}
+    for k, inst in enumerate(netlist.instances):
+        cell = lib.cells[inst.cell]
+        for opin in cell.outputs:
+            onet = inst.pins.get(opin)
+            if not isinstance(onet, int):
+                continue
+            worst = {"rise": 0.0, "fall": 0.0}
+            for arc in _output_arcs(cell, opin):
+                inet = inst.pins.get(arc.related_pin)
+                if not isinstance(inet, int):
+                    continue
+                for in_edge, out_edge in _UNATE.get(arc.timing_sense, _UNATE["non_unate"]):
+                    s = clk_slew if cell.ff is not None else slews.get((inet, in_edge), clk_slew)
+                    d, _ = _arc_out(arc, out_edge, s, loads.load_ff[onet])
+                    if not math.isnan(d):
+                        worst[out_edge] = max(worst[out_edge], d)
+            out[(k, opin)] = (worst["rise"], worst["fall"])
+    return out
 
 
 def static_timing(synth_result: SynthResult, liberty: Liberty | Path) -> TimingResult:
