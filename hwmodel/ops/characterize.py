@@ -29,11 +29,14 @@ class DefaultPathResult:
     ii_cycles: int
     vectors: int
     sim_wall_s: float
+    y: np.ndarray  # the unit's results, one per operand pair (raw bits)
 
     def as_row(self) -> dict[str, float | int | str]:
+        """The op-table columns (energies, timing in cycles, vectors; no wall times or y)."""
         row = asdict(self.energy)
+        row.pop("flops", None)
         row.update(latency_cycles=self.latency_cycles, ii_cycles=self.ii_cycles,
-                   vectors=self.vectors, sim_wall_s=self.sim_wall_s)
+                   vectors=self.vectors)
         return row
 
 
@@ -56,4 +59,5 @@ def characterize_default(spec: UnitSpec, params: dict[str, int], stream: dict[st
         counts = count_toggles(wave, names.values(), window)
     toggles = {key: counts[fst] for key, fst in names.items()}
     energy = op_energy(netlist, toggles, n, lib, clock_period_ns)
-    return DefaultPathResult(energy, res.latency_cycles, res.ii_cycles, n, res.sim_wall_s)
+    return DefaultPathResult(energy, res.latency_cycles, res.ii_cycles, n, res.sim_wall_s,
+                             np.asarray(res.y)[warmup:])

@@ -54,6 +54,7 @@ class OpEnergy:
     energy_seq_pj: float
     energy_leakage_pj: float
     energy_pj: float
+    leakage_nw: float
     toggles_per_op: float
     cells: int
     flops: int
@@ -112,6 +113,7 @@ def op_energy(netlist: Netlist, toggles: dict[str, int], ops: int, lib: CellCost
         energy_seq_pj=seq,
         energy_leakage_pj=leak_pj,
         energy_pj=logic + seq + leak_pj,
+        leakage_nw=leak_nw,
         toggles_per_op=total_toggles / ops,
         cells=len(netlist.instances),
         flops=flops,

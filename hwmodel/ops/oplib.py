@@ -55,8 +55,11 @@ DEFAULT_LATENCY = {"add": 1, "mul": 1, "mac": 1}
 _OP_WEIGHT = {"add": 1, "mul": 3, "mac": 4}
 
 
-def default_op_library() -> list[OpUnit]:
-    """Every unit of the RTL library in int8/16/32 and fp16/bf16/fp32 (files that exist)."""
+def default_op_library(latency: int | None = None) -> list[OpUnit]:
+    """Every unit of the RTL library in int8/16/32 and fp16/bf16/fp32 (files that exist), with
+    ``LATENCY`` = ``latency`` register stages (default :data:`DEFAULT_LATENCY`; MACs need >= 1)."""
+    if latency is not None and (int(latency) != latency or latency < 1):
+        raise UnitError(f"latency must be an integer >= 1 register stages, got {latency!r}")
     out: list[OpUnit] = []
     for sub, units, fmts in (("int", _INT_UNITS, ("int8", "int16", "int32")),
                              ("fp", _FP_UNITS, ("fp16", "bf16", "fp32"))):
@@ -65,7 +68,8 @@ def default_op_library() -> list[OpUnit]:
             if not path.exists():
                 continue
             for fmt in fmts:
-                params = format_params(get_format(fmt)) | {"LATENCY": DEFAULT_LATENCY[op]}
+                lat = DEFAULT_LATENCY[op] if latency is None else int(latency)
+                params = format_params(get_format(fmt)) | {"LATENCY": lat}
                 out.append(OpUnit(unit, op, fmt, path, params))
     return out
 

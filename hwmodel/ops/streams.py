@@ -2,17 +2,25 @@
 
 Switching energy depends on the data, so every op-cost number names the stream that produced it:
 
-* ``uniform``  - independent uniform random operands (ints: all codes; floats: finite values with
-  uniform sign, exponent and mantissa bits);
+* ``uniform``  - independent uniform random operands (ints: all codes; floats: uniform sign and
+  mantissa bits, the unbiased exponent uniform in [-h, h] with h chosen so that a product and a
+  dot product of ``dot_length`` products stay finite: :func:`float_exponent_halfrange`);
 * ``sparse``   - half the operands zero, the rest small in magnitude (ints below 2**(W/4); floats
   with |x| in [2**-8, 2**-4)), like post-ReLU activations and small gradients;
 * ``constant`` - one random operand pair repeated (no data switching at all);
 * ``tensor``   - values sampled from real network tensors recorded during training
-  (``learning.trace`` operand samples), converted to the unit's number format.
+  (``learning.trace`` operand samples), converted to the unit's number format; non-finite
+  samples, or samples the format cannot hold (fp16 overflow), are refused.
+
+MAC units also get ``acc_clr`` (:func:`acc_clr_schedule`): the accumulator starts a new sum every
+``dot_length`` operations, as a dot product of that length does, so it never runs away to inf.
+Every op-cost row reports ``nonfinite_pct``, the share of non-finite results
+(:func:`nonfinite_pct`); a stream above :data:`MAX_NONFINITE_PCT` is refused.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +28,10 @@ import numpy as np
 from hwmodel.rtlsim import UnitError
 
 STREAM_KINDS = ("uniform", "sparse", "constant", "tensor")
+#: Dot-product length of MAC streams when the workload does not give one (terms per sum).
+DEFAULT_DOT_LENGTH = 64
+#: Largest share of non-finite (inf/NaN) results an op-cost row may have (%).
+MAX_NONFINITE_PCT = 1.0
 
 
 @dataclass(frozen=True)
@@ -86,11 +98,26 @@ def quantize(values: np.ndarray, fmt: NumberFormat) -> np.ndarray:
     return np.clip(q, lo, top).astype(np.int64)
 
 
-def _uniform(rng: np.random.Generator, fmt: NumberFormat, n: int) -> np.ndarray:
+def float_exponent_halfrange(fmt: NumberFormat, dot_length: int = DEFAULT_DOT_LENGTH) -> int:
+    """Largest h such that operands with unbiased exponents in [-h, h] (significand < 2) give
+    products and sums of ``dot_length`` products below the format's largest finite value:
+    2h + 2 + ceil(log2 dot_length) <= emax + 1."""
+    emax = (1 << (fmt.exp_bits - 1)) - 1
+    h = (emax - 1 - math.ceil(math.log2(max(1, dot_length)))) // 2
+    if h < 1:
+        raise UnitError(f"dot length {dot_length} leaves no exponent range in {fmt.name}; "
+                        "use a shorter dot product")
+    return h
+
+
+def _uniform(rng: np.random.Generator, fmt: NumberFormat, n: int,
+             dot_length: int = DEFAULT_DOT_LENGTH) -> np.ndarray:
     if fmt.kind != "float":
         return rng.integers(0, 1 << fmt.bits, n, dtype=np.uint64)
     sign = rng.integers(0, 2, n, dtype=np.uint64)
-    exp = rng.integers(0, (1 << fmt.exp_bits) - 1, n, dtype=np.uint64)  # no inf/NaN
+    h = float_exponent_halfrange(fmt, dot_length)
+    bias = (1 << (fmt.exp_bits - 1)) - 1
+    exp = rng.integers(bias - h, bias + h + 1, n, dtype=np.uint64)
     man = rng.integers(0, 1 << fmt.man_bits, n, dtype=np.uint64)
     return (sign << np.uint64(fmt.bits - 1)) | (exp << np.uint64(fmt.man_bits)) | man
 
@@ -107,35 +134,89 @@ def _sparse(rng: np.random.Generator, fmt: NumberFormat, n: int) -> np.ndarray:
     return int_to_bits(np.where(zero, 0, vals), fmt)
 
 
+def _tensor_port(rng: np.random.Generator, fmt: NumberFormat, n: int, t: np.ndarray,
+                 port: str) -> np.ndarray:
+    """``n`` values resampled from a real tensor sample, in ``fmt``; non-finite refused."""
+    x = np.asarray(t, dtype=np.float64).ravel()
+    bad = int(np.count_nonzero(~np.isfinite(x)))
+    if bad:
+        raise UnitError(f"tensor samples for operand {port!r} hold {bad} non-finite values "
+                        f"(inf/NaN) of {x.size}; fix: record the samples from a finite "
+                        "training step (check the loss for divergence)")
+    vals = rng.choice(x, n, replace=True)
+    if fmt.kind != "float":
+        return int_to_bits(quantize(vals, fmt), fmt)
+    bits = float_to_bits(vals, fmt)
+    over = int(np.count_nonzero(np.isinf(bits_to_float(bits, fmt))))
+    if over:
+        raise UnitError(f"{over} of {n} tensor samples for operand {port!r} overflow "
+                        f"{fmt.name} (|x| up to {np.abs(x).max():.3g}); fix: scale the tensors "
+                        "(loss scaling) or use a format with a wider range (bf16, fp32)")
+    return bits
+
+
 def make_stream(kind: str, fmt: NumberFormat | str, n: int, seed: int = 0,
-                tensors: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+                tensors: tuple[np.ndarray, np.ndarray] | None = None,
+                dot_length: int = DEFAULT_DOT_LENGTH) -> dict[str, np.ndarray]:
     """``n`` operand pairs ``{"a": bits, "b": bits}`` of stream ``kind`` in format ``fmt``.
 
     ``tensors`` (for ``kind="tensor"``) are two real-valued samples, e.g. weights and activations
-    of one layer; they are resampled with replacement to ``n`` values each.
+    of one layer; they are resampled with replacement to ``n`` values each. ``dot_length``
+    sets the exponent range of uniform float operands (:func:`float_exponent_halfrange`).
     """
     fmt = get_format(fmt) if isinstance(fmt, str) else fmt
     if n < 1:
         raise UnitError(f"stream length must be at least 1 (got {n})")
     rng = np.random.default_rng(seed)
     if kind == "uniform":
-        return {"a": _uniform(rng, fmt, n), "b": _uniform(rng, fmt, n)}
+        return {"a": _uniform(rng, fmt, n, dot_length), "b": _uniform(rng, fmt, n, dot_length)}
     if kind == "sparse":
         return {"a": _sparse(rng, fmt, n), "b": _sparse(rng, fmt, n)}
     if kind == "constant":
-        a, b = _uniform(rng, fmt, 1), _uniform(rng, fmt, 1)
+        a, b = _uniform(rng, fmt, 1, dot_length), _uniform(rng, fmt, 1, dot_length)
         return {"a": np.repeat(a, n), "b": np.repeat(b, n)}
     if kind == "tensor":
         if tensors is None or any(np.asarray(t).size == 0 for t in tensors):
             raise UnitError("stream 'tensor' needs two non-empty tensor samples "
                             "(record them with learning.trace sampling)")
-        out = {}
-        for port, t in zip(("a", "b"), tensors, strict=True):
-            vals = rng.choice(np.asarray(t, dtype=np.float64).ravel(), n, replace=True)
-            out[port] = (float_to_bits(vals, fmt) if fmt.kind == "float"
-                         else int_to_bits(quantize(vals, fmt), fmt))
-        return out
+        return {port: _tensor_port(rng, fmt, n, t, port)
+                for port, t in zip(("a", "b"), tensors, strict=True)}
     raise UnitError(f"unknown stream kind {kind!r}; use one of: {', '.join(STREAM_KINDS)}")
+
+
+def acc_clr_schedule(n: int, dot_length: int) -> np.ndarray:
+    """``acc_clr`` bits for ``n`` MAC operations: 1 on the first term of every dot product of
+    ``dot_length`` terms (operations 0, L, 2L, ...)."""
+    if dot_length < 1:
+        raise UnitError(f"dot length must be >= 1 term (got {dot_length})")
+    return (np.arange(n) % int(dot_length) == 0).astype(np.uint64)
+
+
+def bits_to_float(bits: np.ndarray, fmt: NumberFormat) -> np.ndarray:
+    """Values (float64) of ``fmt`` bit patterns: NaN, +-inf, subnormals and signed zeros."""
+    b = np.asarray(bits).astype(np.uint64)
+    man = (b & np.uint64((1 << fmt.man_bits) - 1)).astype(np.float64)
+    exp = ((b >> np.uint64(fmt.man_bits)) & np.uint64((1 << fmt.exp_bits) - 1)).astype(np.int64)
+    sign = np.where((b >> np.uint64(fmt.bits - 1)) & np.uint64(1), -1.0, 1.0)
+    bias = (1 << (fmt.exp_bits - 1)) - 1
+    top = (1 << fmt.exp_bits) - 1
+    frac = man / float(1 << fmt.man_bits)
+    with np.errstate(over="ignore"):
+        normal = np.ldexp(1.0 + frac, (exp - bias).astype(np.int32))
+    sub = np.ldexp(frac, 1 - bias)
+    val = np.where(exp == 0, sub, normal)
+    val = np.where(exp == top, np.where(man == 0, np.inf, np.nan), val)
+    return sign * val
+
+
+def nonfinite_pct(y_bits: np.ndarray, fmt: NumberFormat | str) -> float:
+    """Share (%) of results that are inf or NaN (0 for integer formats)."""
+    fmt = get_format(fmt) if isinstance(fmt, str) else fmt
+    y = np.asarray(y_bits)
+    if fmt.kind != "float" or y.size == 0:
+        return 0.0
+    exp = (y.astype(np.uint64) >> np.uint64(fmt.man_bits)) & np.uint64((1 << fmt.exp_bits) - 1)
+    return 100.0 * float(np.count_nonzero(exp == (1 << fmt.exp_bits) - 1)) / y.size
 
 
 def operand_pools(samples: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,11 +1,15 @@
 """The op-cost table: one row per unit x format x stream x path, cached by content hash.
 
 Columns (units in the names): ``energy_logic_pj`` (combinational datapath), ``energy_seq_pj``
-(flip-flops and clock), ``energy_leakage_pj`` (leakage over one clock period), ``energy_pj`` (their
-sum, per operation at one op per cycle), ``latency_cycles``, ``ii_cycles``, ``critical_path_ns``,
-``fmax_mhz``, ``area_um2``, ``cells``, ``vectors``, ``toggles_per_op``, and provenance: ``unit``,
-``op``, ``format``, ``stream``, ``path`` ("default" or "yosys"), ``mode``, ``params``, ``library``,
-``tools``, ``cache_key``.
+(flip-flops and clock), ``energy_leakage_pj`` (leakage over one clock period of the unit at its own
+fmax, ``clock_period_ns``), ``energy_pj`` (their sum, per operation at one op per cycle),
+``leakage_nw``, on the yosys path also the glitch-aware ``energy_timed_logic_pj``,
+``energy_timed_seq_pj``, ``energy_timed_pj`` and ``toggles_timed_per_op``; ``latency_cycles``,
+``ii_cycles``, ``critical_path_ns`` and ``fmax_mhz`` (static timing of the Yosys netlist, on both
+paths), ``area_um2``, ``cells``, ``vectors``, ``toggles_per_op``, ``nonfinite_pct`` (share of
+inf/NaN results), ``dot_length`` (MAC terms per accumulation), the library corner (``vdd_v``,
+``temp_c``, ``corner``) and provenance: ``unit``, ``op``, ``format``, ``stream``, ``path``
+("default" or "yosys"), ``mode``, ``params``, ``library``, ``tools``, ``cache_key``.
 """
 
 from __future__ import annotations
@@ -22,17 +26,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hwmodel.cells.spice import SimSettings
 from hwmodel.ops.oplib import OpUnit
 from hwmodel.rtlsim import dependency_files
 from hwmodel.rtlsim.sim import cache_root
 
 COLUMNS = [
-    "unit", "op", "format", "stream", "path", "energy_pj", "energy_logic_pj", "energy_seq_pj",
-    "energy_leakage_pj", "latency_cycles", "ii_cycles", "critical_path_ns", "fmax_mhz",
-    "area_um2", "cells", "vectors", "toggles_per_op", "mode", "params", "library", "tools",
-    "cache_key",
+    "unit", "op", "format", "stream", "path", "vdd_v", "temp_c", "corner", "energy_pj",
+    "energy_logic_pj", "energy_seq_pj", "energy_leakage_pj", "leakage_nw", "energy_timed_pj",
+    "energy_timed_logic_pj", "energy_timed_seq_pj", "latency_cycles", "ii_cycles",
+    "critical_path_ns", "fmax_mhz", "clock_period_ns", "area_um2", "cells", "vectors",
+    "toggles_per_op", "toggles_timed_per_op", "nonfinite_pct", "dot_length", "mode", "params",
+    "library", "tools", "cache_key",
 ]
-TABLE_VERSION = 2  # bump when the costing method changes, to invalidate cached rows
+TABLE_VERSION = 3  # bump when the costing method changes, to invalidate cached rows
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class RowJob:
     library_file: Path
     settings: tuple[tuple[str, float], ...] = ()
     tensors: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False)
+    corner: SimSettings = field(default_factory=SimSettings)
 
     def key(self) -> str:
         h = hashlib.sha256()
@@ -58,7 +66,8 @@ class RowJob:
         h.update(self.library_file.read_bytes())
         h.update(json.dumps([TABLE_VERSION, self.op_unit.unit, self.op_unit.fmt,
                              sorted(self.op_unit.params.items()), self.stream, self.path,
-                             self.vectors, self.seed, list(self.settings)]).encode())
+                             self.vectors, self.seed, list(self.settings),
+                             self.corner.tag]).encode())
         return h.hexdigest()[:24]
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwmodel.ops.streams import FORMATS, float_to_bits, make_stream, quantize
+from hwmodel.ops.streams import (
+    FORMATS,
+    acc_clr_schedule,
+    bits_to_float,
+    float_exponent_halfrange,
+    float_to_bits,
+    make_stream,
+    nonfinite_pct,
+    quantize,
+)
 from hwmodel.rtlsim import UnitError
 
 
@@ -77,3 +86,44 @@ def test_operand_pools_from_trace_samples(tmp_path) -> None:
         operand_pools({"x|ofmap": np.ones(3)})
     with pytest.raises(UnitError, match="cannot read"):
         load_operand_pools(str(tmp_path / "missing.npz"))
+
+
+@pytest.mark.parametrize("fmt", ["fp16", "bf16", "fp32"])
+def test_uniform_float_products_and_dot_products_stay_finite(fmt: str) -> None:
+    """The old uniform stream drew exponents over the whole range: about half the fp32 products
+    overflowed, and a MAC's accumulator went to inf then NaN within a few dozen operations."""
+    f = FORMATS[fmt]
+    s = make_stream("uniform", fmt, 20000, seed=0, dot_length=64)
+    a, b = bits_to_float(s["a"], f), bits_to_float(s["b"], f)
+    prod = a * b
+    assert np.isfinite(prod).all()
+    sums = np.abs(prod[: 64 * (prod.size // 64)]).reshape(-1, 64).sum(axis=1)
+    top = (2.0 - 2.0 ** -f.man_bits) * 2.0 ** ((1 << (f.exp_bits - 1)) - 1)
+    assert sums.max() < top  # a 64-term dot product of the largest operands stays finite
+    h = float_exponent_halfrange(f, 64)
+    exps = np.unique(((s["a"] >> np.uint64(f.man_bits)) & np.uint64((1 << f.exp_bits) - 1))
+                     .astype(int) - ((1 << (f.exp_bits - 1)) - 1))
+    assert exps.min() == -h and exps.max() == h  # the whole stated range is used
+
+
+def test_acc_clr_schedule_and_nonfinite_share() -> None:
+    assert acc_clr_schedule(7, 3).tolist() == [1, 0, 0, 1, 0, 0, 1]
+    with pytest.raises(UnitError, match="dot length"):
+        acc_clr_schedule(5, 0)
+    f = FORMATS["fp32"]
+    y = float_to_bits(np.array([1.0, np.inf, np.nan, -2.0]), f)
+    assert nonfinite_pct(y, "fp32") == 50.0
+    assert nonfinite_pct(np.array([3, 4], dtype=np.uint64), "int16") == 0.0
+
+
+def test_tensor_samples_with_inf_or_nan_are_refused() -> None:
+    """quantize() once turned every finite value into 0 beside an inf, and float samples with
+    NaN went into the stream silently."""
+    w = np.array([0.1, -0.2, np.inf, 0.3])
+    for fmt in ("int8", "fp32"):
+        with pytest.raises(UnitError, match="1 non-finite values"):
+            make_stream("tensor", fmt, 50, tensors=(w, np.ones(3)))
+    with pytest.raises(UnitError, match="overflow fp16"):
+        make_stream("tensor", "fp16", 50, tensors=(np.array([1e5, 2.0]), np.ones(3)))
+    ok = make_stream("tensor", "fp16", 50, tensors=(np.array([1e3, 2.0]), np.ones(3)))
+    assert nonfinite_pct(ok["a"], "fp16") == 0.0
