@@ -1,30 +1,35 @@
-"""Storage and memory-access energy of one training iteration, with and without sharing.
+"""Storage and memory traffic of training, with and without partial network sharing.
 
-Input: a layer-wise trace (``pandas.DataFrame``, one row per layer, counts for ONE training
-iteration of batch B, produced by ``learning.trace``) with the columns in ``TRACE_COLUMNS``,
-and a memory hierarchy (:class:`Hierarchy`: on-chip SRAM buffers, each serving some data types
-and costed by :mod:`hwmodel.sram`, plus a DRAM type from :mod:`hwmodel.dram`).
+Input: a layer-wise trace (``pandas.DataFrame``, one row per layer call, counts for ONE training
+iteration of batch B, from ``learning.trace``) with the columns in ``TRACE_COLUMNS``, and a memory
+hierarchy (:class:`Hierarchy`: on-chip SRAM buffers, each serving some data types and costed by
+:mod:`hwmodel.sram`, plus a DRAM type from :mod:`hwmodel.dram`).
 
-Data types and the trace columns that feed them:
+**Storage** has two parts that are never mixed into one number:
 
-* ``weight``: ``params`` (storage); reads ``weight_read_fwd/bwd_elems``, writes
-  ``weight_write_elems``.
-* ``optstate``: storage = ``optstate_write_elems`` (every state element is written once per
-  iteration); reads/writes ``optstate_read/write_elems``.
-* ``activation``: storage = all activations saved for backward plus the largest layer output
-  being produced; reads ``ifmap_read_elems`` + ``act_saved_read_elems``, writes
-  ``ofmap_write_elems`` + ``act_saved_write_elems``.
-* ``gradient``: storage = all weight gradients plus the largest layer's input+output
-  activation gradients; reads ``actgrad_read_elems``, writes ``actgrad_write_elems`` +
-  ``wgrad_write_elems``.
+* *model storage* (:func:`model_storage`): the parameters of the incrementally grown network
+  after T tasks (the paper's Fig. 5a). With sharing: the base network once plus, per later task,
+  the parameters that task trained (its branch); without sharing: one whole network per task.
+* *training working memory* of one iteration of the network being trained
+  (:func:`working_memory`): weights read, optimizer state, activations kept for backward plus
+  the largest layer output being produced, weight gradients plus the largest layer's input and
+  output gradients.
 
-Placement policy (stated, simple): a buffer holding data of total size S in capacity C keeps a
-fraction f = min(1, C/S) on chip; that fraction of every access to those types is served by the
-SRAM (energy per word from the SRAM model), the rest by DRAM (energy per bit).  Data types
-that no buffer serves go to DRAM.
+**Traffic** (:func:`access_energy`): every access the datapath makes is served by the SRAM
+buffer that holds its data type. Placement (stated, simple): a buffer holding data of total
+size S in capacity C keeps a fraction f = min(1, C/S) resident; the rest lives in DRAM and moves
+through the buffer, so a read of non-resident data is first *filled* (DRAM read + SRAM write) and
+a write of non-resident data is later *spilled* (SRAM read + DRAM write). The input batch of
+every iteration is filled from DRAM. Data types that no buffer serves are accessed in DRAM
+directly. Each tensor movement is counted once per level and movement:
 
-Sharing: the trunk rows (``branch == "shared"``) are stored once with sharing; without sharing
-every branch keeps its own copy of the trunk (storage counted as trunk + branch per branch).
+* ``weight``: reads ``weight_read_fwd/bwd/update_elems``; writes ``weight_write_elems``.
+* ``optstate``: reads/writes ``optstate_read/write_elems``.
+* ``activation``: reads ``ifmap_read_elems`` + ``act_saved_read_elems``; writes
+  ``ofmap_write_elems`` + ``act_saved_write_elems`` (saved tensors the forward did not already
+  write, e.g. pooling indices: a layer output kept for backward is one write).
+* ``gradient``: reads ``actgrad_read_elems`` + ``wgrad_read_elems``; writes
+  ``actgrad_write_elems`` + ``wgrad_write_elems``.
 """
 
 from __future__ import annotations
@@ -43,9 +48,11 @@ from hwmodel.sram.api import parse_size
 from hwmodel.sram.errors import SramInputError
 
 DATA_TYPES = ("weight", "activation", "gradient", "optstate")
+#: Trace column -> (data type, access) of every datapath access of one training iteration.
 ACCESS_COLUMNS: dict[str, tuple[str, str]] = {
     "weight_read_fwd_elems": ("weight", "read"),
     "weight_read_bwd_elems": ("weight", "read"),
+    "weight_read_update_elems": ("weight", "read"),
     "weight_write_elems": ("weight", "write"),
     "optstate_read_elems": ("optstate", "read"),
     "optstate_write_elems": ("optstate", "write"),
@@ -56,17 +63,16 @@ ACCESS_COLUMNS: dict[str, tuple[str, str]] = {
     "actgrad_read_elems": ("gradient", "read"),
     "actgrad_write_elems": ("gradient", "write"),
     "wgrad_write_elems": ("gradient", "write"),
-}
-# Present in learning.trace output; used when there (absent columns count as zero).
-OPTIONAL_ACCESS_COLUMNS: dict[str, tuple[str, str]] = {
-    "weight_read_update_elems": ("weight", "read"),
     "wgrad_read_elems": ("gradient", "read"),
 }
 TRACE_COLUMNS = (
     "layer", "kind", "branch", "trainable", "params", "bytes_per_elem", "fwd_macs",
     "bwd_input_macs", "bwd_weight_macs", "update_mults", "update_adds", "elementwise_ops",
-    *ACCESS_COLUMNS,
+    "act_saved_elems", *ACCESS_COLUMNS,
 )
+#: Movements of :func:`access_energy`: the datapath's own access, a DRAM->SRAM fill of
+#: non-resident data before it is read, an SRAM->DRAM spill of non-resident data it wrote.
+MOVEMENTS = ("access", "fill", "spill")
 SHARED = "shared"
 
 
@@ -178,88 +184,145 @@ def _bytes(rows: pd.DataFrame, col: str) -> pd.Series:
     return rows[col].astype(float) * rows["bytes_per_elem"].astype(float)
 
 
-def _storage_of(rows: pd.DataFrame) -> dict[str, float]:
-    """Bytes of each data type needed to train the layers in ``rows`` (one network)."""
-    if rows.empty:
+def working_memory(trace: pd.DataFrame) -> dict[str, float]:
+    """Bytes of each data type held while training the layers of ``trace`` (one iteration):
+    ``weight`` (parameters read), ``optstate`` (every state element is written once per
+    iteration), ``activation`` (tensors kept for backward, ``act_saved_elems``, plus the largest
+    layer output being produced) and ``gradient`` (weight gradients plus the largest layer's
+    input and output activation gradients)."""
+    check_trace(trace)
+    if trace.empty:
         return dict.fromkeys(DATA_TYPES, 0.0)
     return {
-        "weight": float((rows["params"] * rows["bytes_per_elem"]).sum()),
-        "optstate": float(_bytes(rows, "optstate_write_elems").sum()),
-        "activation": float(_bytes(rows, "act_saved_write_elems").sum()
-                            + _bytes(rows, "ofmap_write_elems").max()),
-        "gradient": float(_bytes(rows, "wgrad_write_elems").sum()
-                          + (_bytes(rows, "actgrad_read_elems")
-                             + _bytes(rows, "actgrad_write_elems")).max()),
+        "weight": float((trace["params"] * trace["bytes_per_elem"]).sum()),
+        "optstate": float(_bytes(trace, "optstate_write_elems").sum()),
+        "activation": float(_bytes(trace, "act_saved_elems").sum()
+                            + _bytes(trace, "ofmap_write_elems").max()),
+        "gradient": float(_bytes(trace, "wgrad_write_elems").sum()
+                          + (_bytes(trace, "actgrad_read_elems")
+                             + _bytes(trace, "actgrad_write_elems")).max()),
     }
 
 
-def storage(trace: pd.DataFrame, extra_tasks: int = 0) -> pd.DataFrame:
-    """Storage requirement (bytes) per data type, with and without sharing.
+@dataclass(frozen=True)
+class ModelStorage:
+    """Parameters of the grown network after ``tasks`` tasks (counts in elements, sizes in
+    bytes): with sharing, the base network once plus what each later task trained; without
+    sharing, one whole network per task."""
 
-    Every distinct non-``shared`` branch of the trace is one task's branch; ``extra_tasks``
-    more tasks own a branch identical to the trace's (e.g. 1 for the old task of incremental
-    learning, whose branch is not in the new task's trace).  ``with_sharing``: the trunk
-    stored once plus every task's branch.  ``without_sharing``: every task is a separate
-    network with its own copy of the trunk.  Weights add up over tasks; optimizer state,
-    activations and gradients are working memory of the one network being trained, so they
-    are the largest over tasks.  Columns: ``data_type``, ``sharing``, ``bytes``.
+    tasks: int
+    with_sharing_params: int
+    without_sharing_params: int
+    bytes_per_param: int
+
+    @property
+    def with_sharing_bytes(self) -> int:
+        return self.with_sharing_params * self.bytes_per_param
+
+    @property
+    def without_sharing_bytes(self) -> int:
+        return self.without_sharing_params * self.bytes_per_param
+
+    @property
+    def saving_pct(self) -> float:
+        """Model-storage saving of sharing (%)."""
+        return 100.0 * (1.0 - self.with_sharing_params / self.without_sharing_params)
+
+
+def model_storage(networks: list[tuple[int, int]], bytes_per_param: int) -> ModelStorage:
+    """Model storage of an incrementally grown network.
+
+    ``networks[t] = (network_params, own_params)`` of task t: the parameters its whole network
+    uses and those it trained itself (task 0, the base network, owns all of its parameters; a
+    branch on a frozen trunk owns only the branch). Element counts; ``bytes_per_param`` bytes.
     """
-    check_trace(trace)
-    if int(extra_tasks) != extra_tasks or extra_tasks < 0:
-        raise SramInputError(f"extra_tasks: must be a non-negative integer (got {extra_tasks})")
-    shared = trace[trace["branch"] == SHARED]
-    names = [b for b in pd.unique(trace["branch"]) if b != SHARED]
-    branch_rows = [trace[trace["branch"] == b] for b in names]
-    if extra_tasks and not branch_rows:
-        raise SramInputError("extra_tasks: the trace has no branch rows to replicate")
-    branch_rows += [branch_rows[0]] * int(extra_tasks) if branch_rows else []
-    trunk = _storage_of(shared)
-    per_branch = [_storage_of(b) for b in branch_rows]
-    whole = [_storage_of(pd.concat([shared, b])) for b in branch_rows] or [trunk]
-    with_s, without = {}, {}
-    with_s["weight"] = trunk["weight"] + sum(p["weight"] for p in per_branch)
-    without["weight"] = sum(w["weight"] for w in whole)
-    for t in ("optstate", "activation", "gradient"):
-        with_s[t] = max(w[t] for w in whole)
-        without[t] = with_s[t]
-    rows = [{"data_type": t, "sharing": s, "bytes": v[t]}
-            for s, v in (("with_sharing", with_s), ("without_sharing", without))
-            for t in DATA_TYPES]
-    return pd.DataFrame(rows)
+    if not networks:
+        raise SramInputError("networks: need at least one task's (network, own) parameters")
+    for t, (net, own) in enumerate(networks):
+        if not 0 <= int(own) <= int(net):
+            raise SramInputError(f"networks[{t}]: own parameters {own} must be within 0.."
+                                 f"{net} (the task's whole network)")
+    if int(networks[0][1]) != int(networks[0][0]):
+        raise SramInputError("networks[0]: the base network owns all its parameters")
+    if bytes_per_param < 1:
+        raise SramInputError(f"bytes_per_param: must be >= 1 (got {bytes_per_param})")
+    with_s = int(networks[0][0]) + sum(int(own) for _, own in networks[1:])
+    without = sum(int(net) for net, _ in networks)
+    return ModelStorage(len(networks), with_s, without, int(bytes_per_param))
 
 
-def access_energy(trace: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFrame:
-    """Memory-access energy of one training iteration, by level and data type.
-
-    Returns one row per (``level``, ``data_type``, ``access``) with ``bytes`` moved and
-    ``energy_pj``.  ``level`` is a buffer name or ``"dram"``.
-    """
-    check_trace(trace)
-    need = _storage_of(trace)
+def _moved_bytes(trace: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """Bytes the datapath reads and writes per (data type, access) in one iteration."""
     moved: dict[tuple[str, str], float] = {}
-    cols = dict(ACCESS_COLUMNS)
-    cols.update({c: v for c, v in OPTIONAL_ACCESS_COLUMNS.items() if c in trace.columns})
-    for col, (t, acc) in cols.items():
-        moved[(t, acc)] = moved.get((t, acc), 0.0) + float(_bytes(trace, col).sum())
-    dram_pj_per_byte = 8.0 * dram.dram_type(hierarchy.dram).energy_pj_per_bit
-    out = []
-    for (t, acc), nbytes in moved.items():
+    for col, key in ACCESS_COLUMNS.items():
+        moved[key] = moved.get(key, 0.0) + float(_bytes(trace, col).sum())
+    return moved
+
+
+def resident_fraction(trace: pd.DataFrame, hierarchy: Hierarchy) -> dict[str, float]:
+    """Fraction of each data type resident on chip: min(1, capacity / data in its buffer);
+    0 for data types no buffer holds."""
+    need = working_memory(trace)
+    out = {}
+    for t in DATA_TYPES:
         buf = hierarchy.buffer_for(t)
-        if buf is None:
-            on_chip = 0.0
-        else:
-            total = sum(need[x] for x in buf.data_types)
-            on_chip = 1.0 if total <= buf.capacity_bytes else buf.capacity_bytes / total
-            cost = hierarchy.sram_costs[buf.name]
-            per_word = cost.read_energy_pj if acc == "read" else cost.write_energy_pj
-            b_on = nbytes * on_chip
-            out.append({"level": buf.name, "data_type": t, "access": acc, "bytes": b_on,
-                        "energy_pj": b_on * 8.0 / buf.word_bits * per_word})
-        b_off = nbytes * (1.0 - on_chip)
-        out.append({"level": "dram", "data_type": t, "access": acc, "bytes": b_off,
-                    "energy_pj": b_off * dram_pj_per_byte})
-    df = pd.DataFrame(out)
-    return (df.groupby(["level", "data_type", "access"], as_index=False, sort=True)
+        total = sum(need[x] for x in buf.data_types) if buf else 0.0
+        out[t] = 0.0 if buf is None else (1.0 if total <= buf.capacity_bytes
+                                          else buf.capacity_bytes / total)
+    return out
+
+
+def _sram_pj(hierarchy: Hierarchy, buf: Buffer, access: str, nbytes: float) -> float:
+    cost = hierarchy.sram_costs[buf.name]
+    per_word = cost.read_energy_pj if access == "read" else cost.write_energy_pj
+    return nbytes * 8.0 / buf.word_bits * per_word
+
+
+def _traffic_rows(t: str, acc: str, nbytes: float, f: float, buf: Buffer | None,
+                  hierarchy: Hierarchy) -> list[dict]:
+    """Rows of one (data type, access): the datapath access and, for the non-resident share,
+    the fill (read) or spill (write) through the buffer."""
+    dram_pj = 8.0 * dram.dram_type(hierarchy.dram).energy_pj_per_bit
+    if buf is None:
+        return [{"level": "dram", "data_type": t, "access": acc, "movement": "access",
+                 "bytes": nbytes, "energy_pj": nbytes * dram_pj}]
+    off = nbytes * (1.0 - f)
+    back = "write" if acc == "read" else "read"  # the buffer side of a fill / spill
+    move = "fill" if acc == "read" else "spill"
+    return [
+        {"level": buf.name, "data_type": t, "access": acc, "movement": "access",
+         "bytes": nbytes, "energy_pj": _sram_pj(hierarchy, buf, acc, nbytes)},
+        {"level": buf.name, "data_type": t, "access": back, "movement": move,
+         "bytes": off, "energy_pj": _sram_pj(hierarchy, buf, back, off)},
+        {"level": "dram", "data_type": t, "access": acc, "movement": move,
+         "bytes": off, "energy_pj": off * dram_pj},
+    ]
+
+
+def access_energy(trace: pd.DataFrame, hierarchy: Hierarchy,
+                  input_bytes: float = 0.0) -> pd.DataFrame:
+    """Memory traffic of one training iteration and its energy, by level, data type, access
+    and movement (``access``, ``fill``, ``spill``; see the module docstring).
+
+    ``input_bytes``: the input batch, filled from DRAM into the activation buffer once per
+    iteration; its reads by the first layer are in the trace and are then treated like every
+    other activation (a share 1 - f refilled when activations overflow the buffer).
+    Columns: ``level`` (a buffer name or ``"dram"``), ``data_type``, ``access``
+    (``read``/``write`` at that level), ``movement``, ``bytes``, ``energy_pj``.
+    """
+    check_trace(trace)
+    if input_bytes < 0:
+        raise SramInputError(f"input_bytes: must be >= 0 (got {input_bytes})")
+    f = resident_fraction(trace, hierarchy)
+    rows: list[dict] = []
+    for (t, acc), nbytes in _moved_bytes(trace).items():
+        rows += _traffic_rows(t, acc, nbytes, f[t], hierarchy.buffer_for(t), hierarchy)
+    act_buf = hierarchy.buffer_for("activation")
+    if input_bytes and act_buf is not None:  # without a buffer the reads already hit DRAM
+        rows += [r for r in _traffic_rows("activation", "read", float(input_bytes), 0.0,
+                                          act_buf, hierarchy) if r["movement"] == "fill"]
+    df = pd.DataFrame(rows)
+    return (df.groupby(["level", "data_type", "access", "movement"], as_index=False, sort=True)
               [["bytes", "energy_pj"]].sum())
 
 
@@ -267,25 +330,3 @@ def energy_breakdown(energy: pd.DataFrame) -> pd.DataFrame:
     """Pivot of :func:`access_energy`: energy (pJ) by data type (rows) and level (columns)."""
     return energy.pivot_table(index="data_type", columns="level", values="energy_pj",
                               aggfunc="sum", fill_value=0.0, margins=True, margins_name="total")
-
-
-def compare_sharing(shared_trace: pd.DataFrame, separate_trace: pd.DataFrame,
-                    hierarchy: Hierarchy, extra_tasks: int = 1) -> dict[str, pd.DataFrame]:
-    """Side-by-side cost of learning a new task with and without partial network sharing.
-
-    ``shared_trace``: the new task trained as a branch on a frozen shared trunk;
-    ``separate_trace``: the new task trained as a separate network.  ``extra_tasks`` old tasks
-    keep their own branch (with sharing) or their own whole network (without).  Returns
-    ``{"storage": ..., "energy": ...}``: storage bytes per data type and access energy (pJ) per
-    data type and level, each with columns ``with_sharing`` and ``without_sharing``.
-    """
-    st_s = storage(shared_trace, extra_tasks).query("sharing == 'with_sharing'")
-    st_n = storage(separate_trace, extra_tasks).query("sharing == 'without_sharing'")
-    st = pd.DataFrame({"with_sharing": st_s.set_index("data_type")["bytes"],
-                       "without_sharing": st_n.set_index("data_type")["bytes"]})
-    st.index.name = "data_type"
-    e_s = access_energy(shared_trace, hierarchy).set_index(["level", "data_type", "access"])
-    e_n = access_energy(separate_trace, hierarchy).set_index(["level", "data_type", "access"])
-    en = pd.DataFrame({"with_sharing": e_s["energy_pj"], "without_sharing": e_n["energy_pj"]})
-    en = en.fillna(0.0).groupby(level=["level", "data_type"]).sum()
-    return {"storage": st.reset_index(), "energy": en.reset_index()}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+MEMORY_KEYS = {"global_buffer", "word_bits", "dram", "temp_k", "flavour", "dram_background_mw"}
 
 
 class ReportError(ValueError):
@@ -25,6 +26,13 @@ class ReportConfig:
     stream: str = "uniform"
     op_vectors: int = 1000
     trace_iterations: int = 5
+    # operating point of the logic: the cell library's supply (V) and temperature (degC; None:
+    # the committed library's, 27 degC below 1.1 V); the SRAM follows the temperature
+    vdd_v: float = 1.0
+    temp_c: float | None = None
+    energy: str = "yosys-timed"  # hwmodel.cost.ENERGY_FIGURES: the figure the totals use
+    latency: int = 1  # register stages of the MAC, multiplier and adder (>= 2: pipelined)
+    dot_length: int | None = None  # MAC terms per accumulation (None: from the workload)
     accelerator: dict = field(default_factory=dict)
     memory: dict = field(default_factory=dict)
 
@@ -59,4 +67,20 @@ def load(name_or_path: str) -> ReportConfig:
     if cfg.op_vectors < 10 or cfg.trace_iterations < 1:
         raise ReportError(f"report config {p}: op_vectors must be >= 10 and "
                           "trace_iterations >= 1")
+    from hwmodel.cost import ENERGY_FIGURES
+
+    if cfg.energy not in ENERGY_FIGURES:
+        raise ReportError(f"report config {p}: unknown energy figure {cfg.energy!r}; use one "
+                          f"of: {', '.join(ENERGY_FIGURES)}")
+    if isinstance(cfg.latency, bool) or not isinstance(cfg.latency, int) or cfg.latency < 1:
+        raise ReportError(f"report config {p}: latency must be an integer >= 1 register "
+                          f"stages, got {cfg.latency!r}")
+    if cfg.dot_length is not None and (not isinstance(cfg.dot_length, int)
+                                       or cfg.dot_length < 1):
+        raise ReportError(f"report config {p}: dot_length must be an integer >= 1 or left "
+                          "out (taken from the workload)")
+    unknown_mem = sorted(set(cfg.memory) - MEMORY_KEYS)
+    if unknown_mem:
+        raise ReportError(f"report config {p}: unknown [memory] key {unknown_mem[0]!r}; known: "
+                          f"{', '.join(sorted(MEMORY_KEYS))}")
     return cfg

@@ -1,6 +1,7 @@
-"""The report's five figures (matplotlib, PNG), in the form of the paper's Figs. 2b, 4a, 4b, 5a
-and 5b. Every function takes the sweep DataFrame of :mod:`hwmodel.report.pipeline` and writes one
-PNG; x is the share of the network's parameters that is shared (%)."""
+"""The report's figures (matplotlib, PNG): the paper's Figs. 2b, 4a, 4b, 5a and 5b, and an
+energy breakdown (dynamic and static parts). Every function takes the sweep DataFrame of
+:mod:`hwmodel.report.pipeline` and writes one PNG; x is the share of the network's parameters
+that is shared (%)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 DPI = 110
@@ -38,6 +40,12 @@ def _mark_chosen(ax, sweep: pd.DataFrame, col: str) -> None:
                    edgecolors="crimson", linewidths=1.5, label="chosen sharing point", zorder=5)
 
 
+def _bar_width(x: pd.Series) -> float:
+    gaps = x.sort_values().diff().dropna()
+    gaps = gaps[gaps > 0]
+    return max(1.0, 0.6 * float(gaps.min())) if len(gaps) else 5.0
+
+
 def accuracy_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
     """Fig. 2b: new-task test accuracy vs sharing."""
     fig, ax = _axes("New-task accuracy vs sharing", "test accuracy (%)")
@@ -53,9 +61,8 @@ def energy_and_accuracy(sweep: pd.DataFrame, path: Path) -> Path:
     fig, ax = _axes("Computation energy per training iteration vs sharing",
                     "energy (normalized to no sharing)")
     x = sweep["sharing_point_pct"]
-    gaps = x.sort_values().diff().dropna()
-    width = max(1.0, 0.6 * float(gaps.min())) if len(gaps) else 5.0
-    ax.bar(x, sweep["compute_energy_norm"], width=width, alpha=0.6, label="computation energy")
+    ax.bar(x, sweep["compute_energy_norm"], width=_bar_width(x), alpha=0.6,
+           label="computation energy")
     ax.set_ylim(0, 1.1)
     ax2 = ax.twinx()
     pts = sweep.dropna(subset=["test_acc_pct"])
@@ -79,25 +86,50 @@ def time_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
 
 
 def storage_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
-    """Fig. 5a: storage of the old + new task networks, with and without sharing."""
-    fig, ax = _axes("Storage for two tasks vs sharing", "storage (kB)")
-    ax.plot(sweep["sharing_point_pct"], sweep["storage_with_sharing_bytes"] / 1e3, "o-",
-            label="with sharing (trunk stored once)")
-    ax.plot(sweep["sharing_point_pct"], sweep["storage_without_sharing_bytes"] / 1e3, "s--",
-            label="without sharing (separate networks)")
+    """Fig. 5a: parameters of the grown network after T tasks, with and without sharing."""
+    tasks = int(sweep["tasks"].iloc[0])
+    fig, ax = _axes(f"Model storage after {tasks} tasks vs sharing", "parameters (kB)")
+    ax.plot(sweep["sharing_point_pct"], sweep["model_storage_with_sharing_bytes"] / 1e3, "o-",
+            label="with sharing (shared part once + one branch per task)")
+    ax.plot(sweep["sharing_point_pct"], sweep["model_storage_without_sharing_bytes"] / 1e3,
+            "s--", label=f"without sharing ({tasks} whole networks)")
+    ax.set_ylim(0, None)
     ax.legend(fontsize=8)
     return _save(fig, path)
 
 
 def memory_access_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
-    """Fig. 5b: memory accesses (bytes) and their energy per iteration, normalized."""
+    """Fig. 5b: memory traffic (bytes, every level) and its energy per iteration, normalized."""
     fig, ax = _axes("Memory access per training iteration vs sharing",
                     "normalized to no sharing")
-    ax.plot(sweep["sharing_point_pct"], sweep["memory_access_norm"], "o-", label="bytes moved")
+    ax.plot(sweep["sharing_point_pct"], sweep["memory_access_norm"], "o-",
+            label="bytes moved (SRAM + DRAM)")
+    ax.plot(sweep["sharing_point_pct"], sweep["dram_norm"], "^:", label="DRAM bytes")
     ax.plot(sweep["sharing_point_pct"], sweep["memory_energy_norm"], "s--",
             label="memory-access energy")
     ax.set_ylim(0, 1.1)
     ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+ENERGY_PARTS = (("compute_energy_pj", "computation (dynamic)"),
+                ("memory_energy_pj", "memory access (dynamic)"),
+                ("static_logic_pj", "logic leakage (static)"),
+                ("static_sram_pj", "SRAM leakage (static)"),
+                ("static_dram_pj", "DRAM background (static)"))
+
+
+def energy_breakdown(sweep: pd.DataFrame, path: Path) -> Path:
+    """Total energy per iteration, stacked: dynamic computation and memory, static logic,
+    SRAM and DRAM."""
+    fig, ax = _axes("Total energy per training iteration: dynamic + static", "energy (µJ)")
+    x = sweep["sharing_point_pct"]
+    bottom = np.zeros(len(sweep))
+    for col, label in ENERGY_PARTS:
+        v = sweep[col].to_numpy() / 1e6
+        ax.bar(x, v, width=_bar_width(x), bottom=bottom, label=label)
+        bottom += v
+    ax.legend(fontsize=7)
     return _save(fig, path)
 
 
@@ -107,6 +139,7 @@ FIGURES = {
     "fig4b_time_vs_sharing.png": time_vs_sharing,
     "fig5a_storage_vs_sharing.png": storage_vs_sharing,
     "fig5b_memory_access_vs_sharing.png": memory_access_vs_sharing,
+    "energy_breakdown.png": energy_breakdown,
 }
 
 

@@ -1,7 +1,9 @@
 """Write a report folder: report.md, self-contained report.html, PNG figures, CSVs, summary.json.
 
 Everything is written into a temporary folder beside the target and renamed into place at the
-end, so an interrupted run never leaves a half-written report.
+end, so an interrupted run never leaves a half-written report. The CSVs and ``summary.json`` keep
+the raw columns (units in their names); report.md and report.html show tables for reading
+(:mod:`hwmodel.report.display`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -18,111 +19,124 @@ from pathlib import Path
 import pandas as pd
 
 from hwmodel.report import figures
+from hwmodel.report.costing import savings_table
+from hwmodel.report.display import readable, sig
 from hwmodel.report.pipeline import ReportData
 
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "-"
-        return f"{v:.4g}"
-    if isinstance(v, list):
-        return ", ".join(_fmt(x) for x in v)
-    return str(v)
+Section = tuple[str, str, pd.DataFrame | None, str | None]
 
 
 def md_table(df: pd.DataFrame) -> str:
-    """A GitHub-flavoured markdown table of ``df``."""
+    """A GitHub-flavoured markdown table of ``df`` (values as they are)."""
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, row in df.iterrows():
-        lines.append("| " + " | ".join(_fmt(row[c]) for c in cols) + " |")
+        lines.append("| " + " | ".join(str(row[c]) for c in cols) + " |")
     return "\n".join(lines)
 
 
-def savings_table(data: ReportData) -> pd.DataFrame:
-    """Paper Tables 3/5 form: savings of each sharing point relative to no sharing (%)."""
-    s = data.sweep
-    base_acc = float(s.loc[s["share_k"] == 0, "test_acc_pct"].iloc[0])
-    out = pd.DataFrame({
-        "sharing_point_pct": s["sharing_point_pct"],
-        "chosen": s["chosen"],
-        "test_acc_pct": s["test_acc_pct"],
-        "acc_loss_pct_points": base_acc - s["test_acc_pct"],
-        "compute_energy_saving_pct": 100 * (1 - s["compute_energy_norm"]),
-        "memory_access_saving_pct": 100 * (1 - s["memory_access_norm"]),
-        "total_energy_saving_pct": 100 * (1 - s["total_energy_norm"]),
-        "storage_saving_pct": 100 * (1 - s["storage_with_sharing_bytes"]
-                                     / s["storage_without_sharing_bytes"]),
-        "modeled_time_saving_pct": 100 * (1 - s["modeled_time_norm"]),
-        "measured_time_saving_pct": 100 * (1 - s["measured_iteration_norm"]),
-    })
-    return out
-
-
-def _op_table_view(df: pd.DataFrame) -> pd.DataFrame:
-    cols = ["unit", "format", "stream", "path", "energy_pj", "energy_logic_pj", "energy_seq_pj",
-            "energy_leakage_pj", "latency_cycles", "ii_cycles", "area_um2", "cells", "vectors"]
-    return df[[c for c in cols if c in df.columns]]
-
-
-def _sram_view(df: pd.DataFrame) -> pd.DataFrame:
-    cols = ["buffer", "capacity_bytes", "word_bits", "read_energy_pj", "write_energy_pj",
-            "access_time_ns", "leakage_mw", "area_mm2"]
-    return df[[c for c in cols if c in df.columns]]
-
-
-def _combination_view(df: pd.DataFrame) -> pd.DataFrame:
-    cols = ["method", "rule", "top1_pct", "top5_pct", "task_id_pct", "gap_to_joint_pts",
-            "storage_bytes", "macs_per_inference", "energy_per_inference_pj"]
+def _cols(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df[[c for c in cols if c in df.columns]]
 
 
 def _sweep_view(df: pd.DataFrame) -> pd.DataFrame:
-    cols = ["sharing_point_pct", "chosen", "test_acc_pct", "macs", "compute_energy_pj",
-            "memory_energy_pj", "total_energy_pj", "modeled_time_s", "measured_iteration_s",
-            "storage_with_sharing_bytes", "storage_without_sharing_bytes"]
-    return df[[c for c in cols if c in df.columns]]
+    return _cols(df, ["sharing_point_pct", "chosen", "test_acc_pct", "macs", "compute_energy_pj",
+                      "memory_energy_pj", "static_energy_pj", "total_energy_pj", "clock_mhz",
+                      "compute_time_s", "memory_time_s", "modeled_time_s",
+                      "measured_iteration_s"])
 
 
-def sections(data: ReportData) -> list[tuple[str, str, pd.DataFrame | None, str | None]]:
-    """(heading, text, table, figure file) in report order."""
-    res = data.learning
+def _storage_view(df: pd.DataFrame) -> pd.DataFrame:
+    return _cols(df, ["sharing_point_pct", "model_storage_with_sharing_bytes",
+                      "model_storage_without_sharing_bytes", "weight_bytes",
+                      "optimizer_state_bytes", "activation_bytes", "gradient_bytes"])
+
+
+def _traffic_view(traffic: pd.DataFrame, sweep: pd.DataFrame) -> pd.DataFrame:
+    """Bytes by level and movement (columns) at every sharing point (rows)."""
+    t = traffic.assign(where=traffic["level"] + " " + traffic["access"] + " ("
+                       + traffic["movement"] + ")")
+    piv = t.pivot_table(index="label", columns="where", values="bytes", aggfunc="sum",
+                        fill_value=0.0)
+    pct = sweep.set_index("label")["sharing_point_pct"]
+    piv.insert(0, "sharing_point_pct", pct.reindex(piv.index))
+    piv = piv.sort_values("sharing_point_pct")
+    piv.columns = [c if c == "sharing_point_pct" else f"{c}_bytes" for c in piv.columns]
+    return piv.reset_index(drop=True)
+
+
+def _op_view(df: pd.DataFrame) -> pd.DataFrame:
+    return _cols(df, ["unit", "path", "stream", "vdd_v", "energy_logic_pj", "energy_seq_pj",
+                      "energy_timed_logic_pj", "energy_timed_seq_pj", "leakage_nw",
+                      "critical_path_ns", "fmax_mhz", "latency_cycles", "area_um2",
+                      "nonfinite_pct", "dot_length"])
+
+
+def _lead(data: ReportData) -> str:
+    res, c, cfg = data.learning, data.costing, data.config
     ds = res.dataset
-    chosen = data.sweep[data.sweep["chosen"]]
-    lead = (f"Dataset **{ds['name']}** ({ds.get('source', '')}), task splits "
+    text = (f"Dataset **{ds['name']}** ({ds.get('source', '')}), task splits "
             f"{'+'.join(str(len(t)) for t in res.tasks)}, model **{res.config['model']}**, "
-            f"training in **{data.config.format}**. Op energies: default path (the RTL's own "
-            f"45 nm cells), stream **{data.config.stream}**.")
+            f"training in **{cfg.format}**, optimizer as trained. Per-op energies: "
+            f"**{c['energy_figure']}** ({c['energy_figure_means']}), stream **{cfg.stream}**, "
+            f"LATENCY {c['latency_cycles']}, {cfg.vdd_v:g} V. Clock **{sig(c['clock_mhz'])} "
+            f"MHz** ({c['clock_limit']}; target {sig(c['clock_target_mhz'])} MHz).")
+    chosen = data.sweep[data.sweep["chosen"]]
     if not chosen.empty:
-        c = chosen.iloc[0]
-        lead += (f" Chosen sharing point: **{c['sharing_point_pct']:.1f} %** of the parameters "
-                 f"shared, computation energy per iteration x{c['compute_energy_norm']:.3f} of "
-                 f"no sharing, accuracy {c['test_acc_pct']:.1f} %.")
+        r = chosen.iloc[0]
+        text += (f" Chosen sharing point: **{r['sharing_point_pct']:.1f} %** of the parameters "
+                 f"shared: computation energy ×{r['compute_energy_norm']:.3f}, total energy "
+                 f"×{r['total_energy_norm']:.3f} of no sharing, accuracy "
+                 f"{r['test_acc_pct']:.1f} %.")
+    return text
+
+
+def sections(data: ReportData) -> list[Section]:
+    """(heading, text, table, figure file) in report order."""
+    res, c = data.learning, data.costing
+    sp = c["static_power_mw"]
     return [
-        ("Summary", lead, None, None),
+        ("Summary", _lead(data), None, None),
         ("Accuracy of the updated network (paper Tables 1 and 2)",
-         "All-class top-1 after the last task; the column `combiner` names the combination "
-         "rule that produced each accuracy (the learning config's "
-         f"`{res.config.get('combiner')}`).", data.methods, None),
-        ("Combination rules", "Every rule on the same trained branches: all-class top-1, "
-         "task identification (predicted class in the image's own task), gap to joint "
-         "training, and each rule's extra storage and compute per inference (energy at the "
-         f"{data.config.format} MAC cost). `max-softmax` is the paper's rule.",
-         _combination_view(data.combination), None),
-        ("Savings vs sharing (paper Tables 3 and 5)", "Relative to training the new branch "
-         "without sharing (0 %).", savings_table(data), None),
+         "All-class top-1 after the last task; `combiner` names the combination rule "
+         f"(the learning config's `{res.config.get('combiner')}`).", readable(data.methods),
+         None),
+        ("Combination rules", "Every rule on the same trained branches; extra storage and "
+         f"compute per inference (energy at the {data.config.format} MAC's dynamic energy). "
+         "`max-softmax` is the paper's rule.", readable(data.combination), None),
+        ("Savings vs sharing (paper Tables 3 and 5)", "Relative to training the same new-task "
+         f"branch without sharing (0 %). Model storage: the grown network after {c['tasks']} "
+         "tasks. Total energy: dynamic + static.", readable(savings_table(data.sweep)), None),
         ("Accuracy vs sharing (Fig. 2b)", "", None, "fig2b_accuracy_vs_sharing.png"),
         ("Computation energy vs sharing (Fig. 4a)", "", None, "fig4a_energy_vs_sharing.png"),
         ("Training time per iteration (Fig. 4b)", "Modeled: the stated accelerator; measured: "
          "this machine's CPU wall clock.", None, "fig4b_time_vs_sharing.png"),
-        ("Storage (Fig. 5a)", "", None, "fig5a_storage_vs_sharing.png"),
+        ("Storage (Fig. 5a)", f"Parameters of the grown network after {c['tasks']} tasks. The "
+         "training working memory of one iteration is listed separately below.", None,
+         "fig5a_storage_vs_sharing.png"),
         ("Memory access (Fig. 5b)", "", None, "fig5b_memory_access_vs_sharing.png"),
-        ("Per training iteration at each sharing point", "", _sweep_view(data.sweep), None),
-        ("Op costs used", "From `python -m hwmodel.ops` (cached by content hash).",
-         _op_table_view(data.op_costs), None),
+        ("Energy per iteration: dynamic and static", "Static power: logic leakage "
+         f"{sig(sp['logic'])} mW, SRAM leakage {sig(sp['sram'])} mW, DRAM background "
+         f"{sig(sp['dram'])} mW, over the modeled time.", None, "energy_breakdown.png"),
+        ("Per training iteration at each sharing point", "", readable(_sweep_view(data.sweep)),
+         None),
+        ("Storage and working memory", "Model storage (parameters) with and without sharing; "
+         "weights, optimizer state, activations and gradients held while training one "
+         "iteration of the new branch.", readable(_storage_view(data.sweep)), None),
+        ("Memory traffic", "Bytes per iteration by level and movement: `access` = the "
+         "datapath's own reads and writes, `fill` = DRAM to SRAM before a read of data not "
+         "resident on chip (and the input batch), `spill` = SRAM to DRAM after a write.",
+         readable(_traffic_view(data.memory, data.sweep)), None),
+        ("Op costs used", f"From `python -m hwmodel.ops`: zero-delay (`energy_logic/seq`) and "
+         "glitch-aware timed (`energy_timed_logic/seq`, yosys path) per-op energies; the totals "
+         f"use **{c['energy_figure']}**. Timing: static timing of the Yosys netlist.",
+         readable(_op_view(data.op_costs)), None),
+        ("Operating points", "Logic, SRAM and DRAM as modeled; where they differ the row says "
+         "so.", readable(data.operating_points), None),
         ("SRAM used", "From `hwmodel.sram` (CACTI-style analytical model).",
-         _sram_view(data.sram), None),
+         readable(_cols(data.sram, ["buffer", "capacity_bytes", "word_bits", "read_energy_pj",
+                                    "write_energy_pj", "access_time_ns", "leakage_mw",
+                                    "temp_k"])), None),
         ("Provenance", "```json\n" + json.dumps(data.provenance, indent=1, default=str)
          + "\n```\nStage times (s): " + ", ".join(f"{k} {v:.1f}" for k, v in
                                                  data.timings_s.items()), None, None),
@@ -142,13 +156,29 @@ def render_markdown(data: ReportData) -> str:
     return "\n".join(out)
 
 
+_CSS = ("body{font-family:sans-serif;max-width:1240px;margin:1.5em auto;padding:0 8px}"
+        "table{border-collapse:collapse;font-size:12px;max-width:100%}"
+        "td,th{border:1px solid #ccc;padding:2px 5px;text-align:right}"
+        "th{max-width:8em;white-space:normal;word-wrap:break-word;vertical-align:bottom}"
+        "pre{background:#f6f6f6;padding:8px;overflow:auto;white-space:pre-wrap}"
+        "img{max-width:100%}")
+# Lets a headless browser (the report test) read how many images decoded and whether any table
+# is wider than the window.
+_SCRIPT = ("<script>window.addEventListener('load',function(){var im=document.images,ok=0;"
+           "for(var i=0;i<im.length;i++){if(im[i].complete&&im[i].naturalWidth>0)ok++;}"
+           "var w=0,t=document.getElementsByTagName('table');for(var j=0;j<t.length;j++){"
+           "w=Math.max(w,Math.ceil(t[j].getBoundingClientRect().right));}"
+           "var b=document.body;b.setAttribute('data-images-loaded',ok+'/'+im.length);"
+           "b.setAttribute('data-table-right',w);b.setAttribute('data-window-width',"
+           "window.innerWidth);b.setAttribute('data-scroll-width',"
+           "document.documentElement.scrollWidth);});</script>")
+
+
 def render_html(data: ReportData, folder: Path) -> str:
+    name = html.escape(data.config.name)
     parts = ["<!doctype html><html><head><meta charset='utf-8'>",
-             f"<title>pns-hwcost report: {html.escape(data.config.name)}</title>",
-             "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;}"
-             "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
-             "padding:2px 6px}pre{background:#f6f6f6;padding:8px;overflow:auto}</style>",
-             "</head><body>", f"<h1>pns-hwcost report: {html.escape(data.config.name)}</h1>",
+             f"<title>pns-hwcost report: {name}</title><style>{_CSS}</style></head><body>",
+             f"<h1>pns-hwcost report: {name}</h1>",
              f"<p>{html.escape(data.config.description)}</p>"]
     for head, text, table, fig in sections(data):
         parts.append(f"<h2>{html.escape(head)}</h2>")
@@ -158,20 +188,16 @@ def render_html(data: ReportData, folder: Path) -> str:
         elif text:
             parts.append(f"<p>{html.escape(text).replace('**', '')}</p>")
         if table is not None:
-            parts.append(table.to_html(index=False, float_format=lambda v: f"{v:.4g}"))
+            parts.append(table.to_html(index=False, escape=True))
         if fig:
             b64 = base64.b64encode((folder / fig).read_bytes()).decode()
             parts.append(f"<img alt='{html.escape(head)}' src='data:image/png;base64,{b64}'>")
-    # Lets a headless browser (the report test) read how many images really decoded.
-    parts.append("<script>window.addEventListener('load',function(){var im=document.images,"
-                 "ok=0;for(var i=0;i<im.length;i++){if(im[i].complete&&im[i].naturalWidth>0)"
-                 "ok++;}document.body.setAttribute('data-images-loaded',ok+'/'+im.length);});"
-                 "</script>")
-    parts.append("</body></html>")
+    parts += [_SCRIPT, "</body></html>"]
     return "\n".join(parts)
 
 
 def summary(data: ReportData) -> dict:
+    """The numbers of the report (raw units in the keys)."""
     res = data.learning
     return {
         "config": data.config.name,
@@ -180,8 +206,10 @@ def summary(data: ReportData) -> dict:
                      "methods": {m.method: {"top1_pct": m.top1_pct, "combiner": m.combiner}
                                  for m in res.methods},
                      "combination": json.loads(data.combination.to_json(orient="records"))},
+        "costing": data.costing,
+        "operating_points": json.loads(data.operating_points.to_json(orient="records")),
         "sweep": json.loads(data.sweep.to_json(orient="records")),
-        "savings": json.loads(savings_table(data).to_json(orient="records")),
+        "savings": json.loads(savings_table(data.sweep).to_json(orient="records")),
         "provenance": data.provenance,
         "timings_s": data.timings_s,
     }
@@ -195,10 +223,10 @@ def write_report(data: ReportData, out_dir: Path) -> Path:
     try:
         figures.write_all(data.sweep, tmp)
         tables = {"sweep.csv": data.sweep, "methods.csv": data.methods,
-                  "combination.csv": data.combination,
-                  "savings.csv": savings_table(data), "op_costs.csv": data.op_costs,
-                  "sram.csv": data.sram, "memory_access.csv": data.memory,
-                  "storage.csv": data.storage}
+                  "combination.csv": data.combination, "savings.csv": savings_table(data.sweep),
+                  "op_costs.csv": data.op_costs, "sram.csv": data.sram,
+                  "memory_access.csv": data.memory,
+                  "operating_points.csv": data.operating_points}
         for name, df in tables.items():
             df.to_csv(tmp / name, index=False)
         (tmp / "summary.json").write_text(json.dumps(summary(data), indent=1, default=str))

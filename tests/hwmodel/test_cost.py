@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import pytest
 
-from hwmodel.cost import Accelerator, CostModelError, OpCosts, compute_energy, iteration_cost
+from hwmodel.cost import (
+    Accelerator,
+    CostModelError,
+    OpCosts,
+    StaticPower,
+    compute_energy,
+    iteration_cost,
+)
 
 
-def op_table() -> pd.DataFrame:
+def op_table(path: str = "default") -> pd.DataFrame:
     rows = []
-    for unit, e in (("fp_mac", 4.0), ("fp_mul", 3.0), ("fp_add", 1.0)):
-        rows.append({"unit": unit, "format": "fp32", "stream": "uniform", "path": "default",
-                     "energy_pj": e, "critical_path_ns": 2.0 if unit == "fp_mac" else 1.0})
+    for unit, e, cp in (("fp_mac", 4.0, 2.0), ("fp_mul", 3.0, 1.0), ("fp_add", 1.0, 1.0)):
+        rows.append({"unit": unit, "format": "fp32", "stream": "uniform", "path": path,
+                     "energy_logic_pj": e - 0.5, "energy_seq_pj": 0.5, "leakage_nw": 100.0,
+                     "energy_timed_logic_pj": 2 * e - 0.5, "energy_timed_seq_pj": 0.5,
+                     "critical_path_ns": cp})
     return pd.DataFrame(rows)
 
 
@@ -38,12 +45,23 @@ def test_compute_energy_per_layer() -> None:
     assert df["uncosted_ops"].tolist() == [0, 3]
 
 
+def test_energy_figures_pick_their_columns() -> None:
+    """The glitch-aware figure costs with the timed columns of the yosys rows."""
+    timed = OpCosts.from_table(op_table("yosys"), "fp32", figure="yosys-timed")
+    zero = OpCosts.from_table(op_table("yosys"), "fp32", figure="yosys")
+    assert timed.mac_pj == 8.0 and zero.mac_pj == 4.0
+    with pytest.raises(CostModelError, match="path=default"):
+        OpCosts.from_table(op_table("yosys"), "fp32", figure="default")
+    with pytest.raises(CostModelError, match="unknown energy figure"):
+        OpCosts.from_table(op_table(), "fp32", figure="glitchy")
+
+
 def test_iteration_cost_and_time() -> None:
     costs = OpCosts.from_table(op_table(), "fp32")
     mem = pd.DataFrame([{"level": "global", "energy_pj": 7.0, "bytes": 100.0},
                         {"level": "dram", "energy_pj": 30.0, "bytes": 64.0}])
     accel = Accelerator(mac_units=2, clock_mhz_max=1000.0, dram_gb_per_s=1.0)
-    c = iteration_cost(trace(), costs, mem, accel)
+    c = iteration_cost(trace(), costs, mem, accel, StaticPower(0.0, 0.0, 0.0))
     assert c.macs == 250 and c.update_ops == 40 and c.elementwise_ops == 15
     assert c.compute_energy_pj == pytest.approx(400 + 600 + 80 + 15)
     assert c.total_energy_pj == pytest.approx(c.compute_energy_pj + 37.0)
@@ -51,10 +69,13 @@ def test_iteration_cost_and_time() -> None:
     t_comp = (250 + 40 + 15) / 2 / 500e6
     assert c.modeled_time_s == pytest.approx(max(t_comp, 64 / 1e9))
     assert c.compute_bound  # 305 ops on 2 units at 500 MHz (305 ns) > 64 B at 1 GB/s (64 ns)
+    s = iteration_cost(trace(), costs, mem, accel, StaticPower(1.0, 2.0, 3.0))
+    assert s.static_energy_pj == pytest.approx(6.0 * t_comp * 1e9)  # mW * s = 1e9 pJ
+    assert s.total_energy_pj == pytest.approx(c.total_energy_pj + s.static_energy_pj)
 
 
 def test_missing_row_names_the_fix() -> None:
     with pytest.raises(CostModelError, match="python -m hwmodel.ops --unit fp_mac --format bf16"):
         OpCosts.from_table(op_table(), "bf16")
-    assert math.isclose(Accelerator().clock_mhz(OpCosts("fp32", "u", "d", 1, 1, 1, float("nan"))),
-                        1000.0)
+    with pytest.raises(CostModelError, match="mac_units"):
+        Accelerator(mac_units=0)

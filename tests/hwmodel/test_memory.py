@@ -14,9 +14,9 @@ from hwmodel.memory import (
     Buffer,
     Hierarchy,
     access_energy,
-    compare_sharing,
     energy_breakdown,
-    storage,
+    model_storage,
+    working_memory,
 )
 from hwmodel.sram import SramInputError, sram
 
@@ -30,7 +30,7 @@ def _row(layer: str, branch: str, trainable: bool, params: int, act: int, bpe: i
     if trainable:
         r.update(weight_read_bwd_elems=params, weight_write_elems=params,
                  optstate_read_elems=params, optstate_write_elems=params,
-                 act_saved_write_elems=act, act_saved_read_elems=act,
+                 act_saved_elems=act, act_saved_read_elems=act,
                  actgrad_read_elems=act, actgrad_write_elems=act, wgrad_write_elems=params,
                  bwd_input_macs=params * 10, bwd_weight_macs=params * 10)
     return r
@@ -46,25 +46,60 @@ def toy_trace() -> pd.DataFrame:
     ])
 
 
-def test_storage_with_and_without_sharing() -> None:
-    st = storage(toy_trace()).set_index(["sharing", "data_type"])["bytes"]
-    trunk_w, branch_w = (1000 + 3000) * 2, (500 + 100) * 2
-    assert st["with_sharing", "weight"] == trunk_w + branch_w
-    assert st["without_sharing", "weight"] == trunk_w + branch_w  # one task: nothing shared
-    st2 = storage(toy_trace(), extra_tasks=1).set_index(["sharing", "data_type"])["bytes"]
-    assert st2["with_sharing", "weight"] == trunk_w + 2 * branch_w
-    assert st2["without_sharing", "weight"] == 2 * (trunk_w + branch_w)
-    assert st2["with_sharing", "optstate"] == branch_w  # only the task being trained
-    # working memory of the network being trained does not multiply with tasks
-    assert st2["with_sharing", "activation"] == st2["without_sharing", "activation"]
-    assert st2["with_sharing", "activation"] == (1000 + 10) * 2 + 4000 * 2
+def test_model_storage_with_and_without_sharing() -> None:
+    """The grown network after T tasks: the base once plus each later task's own branch, vs one
+    whole network per task (a constant without sharing)."""
+    ms = model_storage([(4600, 4600), (4600, 600), (4600, 600)], bytes_per_param=2)
+    assert ms.tasks == 3
+    assert ms.with_sharing_bytes == (4600 + 600 + 600) * 2
+    assert ms.without_sharing_bytes == 3 * 4600 * 2
+    assert ms.saving_pct == pytest.approx(100 * (1 - 5800 / 13800))
+    none = model_storage([(4600, 4600), (4600, 4600)], 2)  # nothing shared: no saving
+    assert none.with_sharing_bytes == none.without_sharing_bytes
+    with pytest.raises(SramInputError, match="networks"):
+        model_storage([(10, 5)], 4)  # the base network owns all its parameters
+    with pytest.raises(SramInputError, match="networks\\[1\\]"):
+        model_storage([(10, 10), (10, 11)], 4)
 
 
-def test_two_branches_in_one_trace() -> None:
-    tr = pd.concat([toy_trace(), toy_trace().iloc[2:].assign(branch="task3")])
-    st = storage(tr).set_index(["sharing", "data_type"])["bytes"]
-    assert st["with_sharing", "weight"] == 8000 + 2 * 1200
-    assert st["without_sharing", "weight"] == 2 * (8000 + 1200)
+def test_working_memory() -> None:
+    wm = working_memory(toy_trace())
+    assert wm["weight"] == (1000 + 3000 + 500 + 100) * 2
+    assert wm["optstate"] == (500 + 100) * 2  # only the branch being trained
+    # saved activations of the branch + the largest layer output being produced
+    assert wm["activation"] == (1000 + 10) * 2 + 4000 * 2
+    assert wm["gradient"] == (500 + 100) * 2 + (1000 + 1000) * 2
+
+
+def test_saved_activation_is_not_written_twice() -> None:
+    """A layer output the forward wrote and autograd keeps is one write; only saved tensors the
+    forward did not write (act_saved_write_elems, e.g. pooling indices) add writes."""
+    tr = toy_trace()
+    h = Hierarchy.global_buffer("1MiB", 64)
+    w = access_energy(tr, h).query("data_type == 'activation' and access == 'write'")
+    assert w["bytes"].sum() == pytest.approx(tr["ofmap_write_elems"].sum() * 2)
+    tr2 = tr.assign(act_saved_write_elems=[0, 0, 7, 0])
+    w2 = access_energy(tr2, h).query("data_type == 'activation' and access == 'write'")
+    assert w2["bytes"].sum() == pytest.approx((tr["ofmap_write_elems"].sum() + 7) * 2)
+
+
+def test_fills_and_spills_through_the_buffer() -> None:
+    """Non-resident data is filled into the SRAM before it is read and spilled after it is
+    written: the SRAM sees every access plus the fills/spills, DRAM only the non-resident share;
+    the input batch is filled once."""
+    tr = toy_trace()
+    h = Hierarchy.global_buffer(4096, 64)
+    need = sum(working_memory(tr).values())
+    f = 4096 / need
+    e = access_energy(tr, h, input_bytes=1000)
+    reads = sum((tr[c] * 2).sum() for c, (_, a) in ACCESS_COLUMNS.items() if a == "read")
+    writes = sum((tr[c] * 2).sum() for c, (_, a) in ACCESS_COLUMNS.items() if a == "write")
+    by = e.groupby(["level", "movement"])["bytes"].sum()
+    assert by["global", "access"] == pytest.approx(reads + writes)
+    assert by["global", "fill"] == pytest.approx(reads * (1 - f) + 1000)
+    assert by["global", "spill"] == pytest.approx(writes * (1 - f))
+    assert by["dram", "fill"] == pytest.approx(reads * (1 - f) + 1000)
+    assert by["dram", "spill"] == pytest.approx(writes * (1 - f))
 
 
 def test_all_on_chip_energy_is_sram_energy() -> None:
@@ -80,12 +115,12 @@ def test_all_on_chip_energy_is_sram_energy() -> None:
     assert got == pytest.approx(bytes_read * 8 / 64 * cost.read_energy_pj)
 
 
-def test_bytes_are_conserved_and_overflow_goes_to_dram() -> None:
+def test_overflow_goes_to_dram() -> None:
     tr = toy_trace()
     total = sum((tr[c] * tr.bytes_per_elem).sum() for c in ACCESS_COLUMNS)
     small = Hierarchy.global_buffer(4096, 64)  # far smaller than the data
     e = access_energy(tr, small)
-    assert e.bytes.sum() == pytest.approx(total)
+    assert e[e.movement == "access"].bytes.sum() == pytest.approx(total)
     assert e[e.level == "dram"].bytes.sum() > 0.5 * total
     big = access_energy(tr, Hierarchy.global_buffer("1MiB", 64))
     assert e.energy_pj.sum() > 5 * big.energy_pj.sum()
@@ -154,9 +189,9 @@ def test_bad_trace() -> None:
     bad = toy_trace()
     bad.loc[0, "ifmap_read_elems"] = -1
     with pytest.raises(SramInputError, match="ifmap_read_elems"):
-        storage(bad)
-    with pytest.raises(SramInputError, match="extra_tasks"):
-        storage(toy_trace(), extra_tasks=-1)
+        working_memory(bad)
+    with pytest.raises(SramInputError, match="input_bytes"):
+        access_energy(toy_trace(), h, input_bytes=-1)
 
 
 @pytest.mark.slow
@@ -171,21 +206,6 @@ def test_resnet18_trace_from_learning_trace() -> None:
     lm.freeze_prefix(net, k)
     shared = lt.trace_training(net, (3, 32, 32), batch=2).df
     full = lt.trace_training(lm.resnet("resnet18", 10), (3, 32, 32), batch=2).df
-    st = storage(shared, extra_tasks=1).set_index(["sharing", "data_type"])["bytes"]
-    assert st["with_sharing", "weight"] < st["without_sharing", "weight"]
+    assert working_memory(shared)["gradient"] < working_memory(full)["gradient"]
     h = Hierarchy.global_buffer("2MiB", 64)
     assert access_energy(shared, h).energy_pj.sum() < access_energy(full, h).energy_pj.sum()
-
-
-def test_compare_sharing() -> None:
-    shared = toy_trace()
-    full = pd.DataFrame([_row(r.layer, "task2", True, r.params, r.ifmap_read_elems)
-                         for r in shared.itertuples()])
-    out = compare_sharing(shared, full, Hierarchy.global_buffer("64KiB", 64), extra_tasks=1)
-    st = out["storage"].set_index("data_type")
-    assert st.loc["weight", "with_sharing"] == 8000 + 2 * 1200
-    assert st.loc["weight", "without_sharing"] == 2 * (8000 + 1200)
-    assert st.loc["optstate", "with_sharing"] < st.loc["optstate", "without_sharing"]
-    en = out["energy"]
-    assert set(en.columns) == {"level", "data_type", "with_sharing", "without_sharing"}
-    assert en.with_sharing.sum() < en.without_sharing.sum()

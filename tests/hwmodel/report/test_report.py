@@ -55,6 +55,19 @@ def test_report_files(report_dir: Path) -> None:
     energies = [p["compute_energy_pj"] for p in sweep]
     assert all(b <= a for a, b in zip(energies, energies[1:], strict=False))
     assert energies[-1] < energies[0]
+    # model storage: the no-sharing curve is constant; sharing stores the trunk once
+    without = {p["model_storage_without_sharing_bytes"] for p in sweep}
+    assert len(without) == 1
+    assert sweep[0]["model_storage_with_sharing_bytes"] == without.pop()
+    assert sweep[-1]["model_storage_with_sharing_bytes"] < sweep[0]["model_storage_with_sharing_bytes"]
+    # totals are dynamic + static, and the clock is a unit's fmax or the target
+    for p in sweep:
+        assert p["total_energy_pj"] == pytest.approx(p["dynamic_energy_pj"]
+                                                     + p["static_energy_pj"])
+        assert p["static_energy_pj"] > 0
+    costing = summary["costing"]
+    assert costing["clock_mhz"] == pytest.approx(min(
+        [u["fmax_mhz"] for u in costing["units"].values()] + [costing["clock_target_mhz"]]))
     # every combination rule is reported with the rule that produced the method's accuracy
     learning = summary["learning"]
     rules = {c["rule"] for c in learning["combination"]}
@@ -96,6 +109,29 @@ def test_chromium_loads_every_image(report_dir: Path, tmp_path: Path) -> None:
     assert shot.exists() and shot.stat().st_size > 10_000
 
 
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed")
+def test_no_table_is_cut_off_at_1300_px(report_dir: Path, tmp_path: Path) -> None:
+    html = (report_dir / "report.html").resolve()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
+             "--window-size=1300,900"]
+    dom = subprocess.run(["chromium", *flags, "--dump-dom", html.as_uri()], capture_output=True,
+                         text=True, timeout=120).stdout
+    attrs = dict(re.findall(r'data-([a-z-]+)="(\d+)"', dom))
+    assert {"table-right", "window-width", "scroll-width"} <= set(attrs), dom[-500:]
+    assert int(attrs["window-width"]) == 1300
+    assert int(attrs["table-right"]) <= 1300, "a table is wider than a 1300 px window"
+    assert int(attrs["scroll-width"]) <= 1300, "the page scrolls sideways at 1300 px"
+
+
+def test_report_tables_are_formatted_for_reading(report_dir: Path) -> None:
+    md = (report_dir / "report.md").read_text()
+    assert "True" not in md and "False" not in md and "✓" in md
+    assert "(pJ)" in md or "(nJ)" in md or "(µJ)" in md
+    assert not re.search(r"\d\.\d{5,}", md.split("## Provenance")[0]), "unrounded number"
+
+
 @pytest.mark.parametrize("name", report_config.available())
 def test_every_named_config_loads_with_a_valid_learning_config(name: str) -> None:
     from learning.config import load_config
@@ -124,16 +160,16 @@ def test_unknown_stream_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_approaches_without_a_sweep_are_costed_at_their_own_point() -> None:
-    from hwmodel.report.pipeline import sharing_points_of
+    from hwmodel.report.pipeline import sharing_points
     from learning.config import config_from_dict
-    from learning.incremental import run_experiment
+    from learning.incremental import run_and_keep
 
     cfg = config_from_dict({"dataset": "fashion-mnist", "splits": [4, 3, 3], "model": "lenet",
                             "approach": "clone", "clone_blocks": 1, "train_per_class": 30,
                             "test_per_class": 10, "epochs": 1, "batch_size": 32, "seed": 2,
                             "baselines": ["no-sharing"], "threads": 1})
-    res = run_experiment(cfg, progress=False, write=False)
-    pts = sharing_points_of(res)
+    res, exp = run_and_keep(cfg, progress=False, write=False)
+    pts = {p.share_k: p for p in sharing_points(res, exp)}
     k = res.chosen_share_k
     assert set(pts) == {0, k} and k > 0
     assert pts[k].chosen and not pts[0].chosen
@@ -142,3 +178,32 @@ def test_approaches_without_a_sweep_are_costed_at_their_own_point() -> None:
     assert pts[k].test_acc_pct == share.test_acc_task_aware_pct
     assert pts[k].sharing_point_pct == share.sharing_point_pct > 0
     assert pts[0].test_acc_pct == noshare.test_acc_task_aware_pct
+
+
+def test_approach_1_is_costed_on_the_trained_widen_branch() -> None:
+    """The report used to trace a rebuilt LeNet with block 0 frozen for approach 1: about 25 %
+    fewer MACs and 40 % fewer trained parameters than the widen branch that trained."""
+    from hwmodel.report.config import ReportConfig
+    from hwmodel.report.pipeline import trace_points
+    from learning.config import config_from_dict
+    from learning.incremental import run_and_keep
+    from learning.models import build_model, freeze_prefix
+    from learning.trace import trace_training
+
+    cfg = config_from_dict({"dataset": "fashion-mnist", "splits": [4, 3, 3], "model": "lenet",
+                            "approach": "widen", "new_maps": 4, "train_per_class": 30,
+                            "test_per_class": 10, "epochs": 1, "batch_size": 16, "seed": 1,
+                            "baselines": ["no-sharing"], "threads": 1})
+    res, exp = run_and_keep(cfg, progress=False, write=False)
+    pts = trace_points(res, exp, ReportConfig(name="t", trace_iterations=1), progress=False)
+    widen = next(p for p in pts if p.point.method == "sharing")
+    entry = exp.sharing_labels(1)[widen.point.label]
+    assert entry["kind"] == "widen" and widen.point.chosen
+    tr = widen.trace
+    assert int(tr["weight_write_elems"].sum()) == entry["trained_params"]  # what trained
+    rebuilt = freeze_prefix(build_model("lenet", 3, 1, 28, cfg.width), 1)
+    old = trace_training(rebuilt, (1, 28, 28), 16).df
+    assert int(old["weight_write_elems"].sum()) != entry["trained_params"]
+    # the model storage of the grown widen network: base + each installment's own kernels
+    nets = widen.networks
+    assert nets[0][0] == nets[0][1] and all(own < net for net, own in nets[1:])
