@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup report test sim test-all lint cells ops bench clean
+.PHONY: setup report test sim test-all lint cells ops bench docs clean
 
 setup:
 	@bash scripts/setup.sh
@@ -38,6 +38,10 @@ bench: setup
 	$(PY) benchmarks/bench_gatelevel.py
 	$(PY) benchmarks/bench_oplib.py
 	$(PY) benchmarks/bench_sram.py
+
+## Regenerate the measured tables of README.md (between docs markers) and the files in docs/.
+docs: setup
+	$(PY) scripts/docs.py
 
 lint: setup
 	$(PY) -m ruff check .

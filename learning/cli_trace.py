@@ -8,6 +8,7 @@ and prints (or writes) the per-layer trace.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -16,7 +17,15 @@ import tempfile
 import torch
 
 from learning.errors import LearningError
-from learning.trace import TraceResult, columns_help, save_samples, trace_training
+from learning.trace import (
+    TraceError,
+    TraceResult,
+    columns_help,
+    optimizer_spec,
+    save_samples,
+    trace_training,
+)
+from learning.training import OptimizerSpec, to_float
 
 PROG = "learning trace"
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16}
@@ -47,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=float, default=1.0, help="channel-width multiplier")
     p.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default="sgd",
                    help="optimizer of the traced step (default sgd)")
+    p.add_argument("--weight-decay", type=float, default=None,
+                   help="L2 weight decay of the traced optimizer (default 0; the experiment "
+                        "configs train with 5e-4)")
     p.add_argument("--dtype", choices=tuple(DTYPES), default="float32",
                    help="parameter/activation dtype (default float32)")
     p.add_argument("--iterations", type=int, default=3,
@@ -143,8 +155,8 @@ def _validate(args: argparse.Namespace) -> None:
 
 def real_batch(name: str, data_root: str | None, batch: int,
                seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``batch`` random training images of a real dataset as float32 (per-channel
-    standardised) with their labels (int64)."""
+    """``batch`` random training images of a real dataset as float32 in [-1, 1] (normalized as
+    training does, :func:`learning.training.to_float`) with their labels (int64)."""
     import numpy as np
 
     from learning.data import load_dataset
@@ -153,10 +165,8 @@ def real_batch(name: str, data_root: str | None, batch: int,
     if batch > len(ds.x_train):
         raise LearningError(f"--batch {batch} exceeds the {len(ds.x_train)} training images")
     idx = np.random.default_rng(seed).choice(len(ds.x_train), size=batch, replace=False)
-    x = torch.from_numpy(ds.x_train[np.sort(idx)].astype(np.float32) / 255.0)
-    mean = x.mean(dim=(0, 2, 3), keepdim=True)
-    std = x.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
-    return (x - mean) / std, torch.from_numpy(ds.y_train[np.sort(idx)].astype(np.int64))
+    x = to_float(ds.x_train[np.sort(idx)])  # the normalization training uses
+    return x, torch.from_numpy(ds.y_train[np.sort(idx)].astype(np.int64))
 
 
 def run(args: argparse.Namespace) -> tuple[TraceResult, dict]:
@@ -184,7 +194,7 @@ def run(args: argparse.Namespace) -> tuple[TraceResult, dict]:
     k, pct = sharing_point_for_percent(net, args.share)
     freeze_prefix(net, k)
     result = trace_training(
-        net, (chans, size, size), args.batch, optimizer=args.optimizer,
+        net, (chans, size, size), args.batch, optimizer=_optimizer(args),
         dtype=DTYPES[args.dtype], sample_operands=args.samples, iterations=args.iterations,
         seed=args.seed, progress=not args.json, inputs=x, targets=y,
     )
@@ -210,6 +220,15 @@ def _print_table(result: TraceResult, meta: dict) -> None:
         print(f"  {'params ' + r['branch']:<24}{int(r['params']):>16,d}")
     ok = result.checks["bwd_macs_dispatched"] == result.checks["bwd_macs_rows"]
     print(f"  backward MACs dispatched == rows: {'yes' if ok else 'NO'}")
+
+
+def _optimizer(args: argparse.Namespace) -> str | OptimizerSpec:
+    """The preset of ``--optimizer``, with ``--weight-decay`` when given."""
+    if args.weight_decay is None:
+        return args.optimizer
+    if args.weight_decay < 0:
+        raise TraceError(f"--weight-decay must be >= 0, got {args.weight_decay}")
+    return dataclasses.replace(optimizer_spec(args.optimizer), weight_decay=args.weight_decay)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
+from cocotb.types import Logic
 
 CLOCK_PERIOD_NS = 1  # 1 GHz, the paper's clock; timing is zero-delay in this cycle-level sim
 
@@ -57,8 +58,8 @@ async def stream(dut) -> None:
         # Outputs of the cycle that just ended (cycle - 1) are still visible at this edge.
         if cycle > 0 and out_valid.value == 1:
             val = y.value
-            if val.is_resolvable:
-                results.append(val.to_unsigned())
+            if val.is_resolvable:  # a 1-bit port reads as a Logic, wider ones as a LogicArray
+                results.append(int(val) if isinstance(val, Logic) else val.to_unsigned())
                 unknown.append(False)
             else:
                 results.append(0)

@@ -91,3 +91,16 @@ def test_real_batch_same_work_different_operands(tmp_path, capsys) -> None:
         key = "blocks.0.units.0.0|ifmap"
         # Real images: a black background gives many repeated values; N(0,1) noise does not.
         assert len(np.unique(b[key])) < len(np.unique(a[key]))
+
+
+def test_weight_decay_is_traced_and_refused_when_negative(capsys) -> None:
+    """The CLI traced SGD without weight decay only; training uses 5e-4."""
+    def updates(extra: list[str]) -> tuple[int, int]:
+        assert main([*BASE, "--json", *extra]) == 0
+        rows = pd.DataFrame(json.loads(capsys.readouterr().out)["rows"])
+        return int(rows["update_mults"].sum()), int(rows["params"].sum())
+
+    (plain, n), (decay, _) = updates([]), updates(["--weight-decay", "5e-4"])
+    assert decay - plain == n  # one more multiply per trainable parameter
+    assert main([*BASE, "--weight-decay", "-1"]) == 2
+    assert "--weight-decay must be >= 0" in capsys.readouterr().err

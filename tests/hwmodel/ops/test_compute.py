@@ -63,3 +63,14 @@ def test_library_corner_and_missing_library() -> None:
     (u,) = select(default_op_library(), "fp_add", "fp16")
     with pytest.raises(UnitError, match="python -m hwmodel.cells build --corner nom --vdd 0.8"):
         make_jobs([u], ["uniform"], ["default"], 50, 0, corner=library_corner(0.8))
+
+
+def test_a_lower_supply_costs_less_energy_and_speed() -> None:
+    """The 0.9 V library (characterized with ngspice, not V^2-scaled) gives a slower, cheaper
+    unit than the 1.1 V one."""
+    (u,) = select(default_op_library(), "fp_add", "fp16")
+    rows = {v: compute_row(make_jobs([u], ["uniform"], ["default"], 60, 0,
+                                     corner=library_corner(v))[0]) for v in (0.9, 1.1)}
+    assert rows[0.9]["vdd_v"] == 0.9 and rows[0.9]["library"] != rows[1.1]["library"]
+    assert rows[0.9]["energy_logic_pj"] < 0.8 * rows[1.1]["energy_logic_pj"]
+    assert rows[0.9]["fmax_mhz"] < rows[1.1]["fmax_mhz"]

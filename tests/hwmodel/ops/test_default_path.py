@@ -3,6 +3,7 @@ of the op-cost table (issue: per-op delay and switching energy)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import rtl
@@ -78,3 +79,43 @@ def test_latency_follows_the_parameter(latency: int) -> None:
 def test_two_runs_are_identical() -> None:
     a, b = run("mul_array", "int8", n=60, seed=4), run("mul_array", "int8", n=60, seed=4)
     assert a.energy == b.energy
+
+
+def test_one_gate_unit_energy_is_the_library_sum_by_hand() -> None:
+    """xor_hs (XOR2 + two DFFR) under a scripted stream: energy per op = (toggles x (internal
+    energy + 1/2 C V^2) + two flip-flops' clock energy per cycle) / ops + leakage x period, every
+    term read from the cell library, the loads from the wire model and the pin capacitances."""
+    from pathlib import Path
+
+    from hwmodel.ops.energy import (
+        OUTPUT_LOAD_CELL,
+        OUTPUT_LOAD_PIN,
+        WIRE_CAP_FF_PER_UM,
+        WIRE_UM_PER_FANOUT,
+    )
+
+    spec = load_unit(Path(__file__).parent / "data" / "xor_hs.v")
+    a = np.array([0, 0, 1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0], dtype=np.uint64)
+    b = np.array([0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0], dtype=np.uint64)
+    s = a ^ b  # held equal at both ends, so every toggle falls inside the window
+    toggles = int(np.count_nonzero(np.diff(s)))
+    assert toggles == 8
+    lib = default_costs()
+    period_ns = 2.0
+    res = characterize_default(spec, {"LATENCY": 1}, {"a": a, "b": b}, lib, period_ns)
+    n, v2 = len(a), lib.vdd_v ** 2
+    wire = WIRE_CAP_FF_PER_UM * WIRE_UM_PER_FANOUT
+    load_s = lib.pin_cap_ff("DFFR_X1", "D") + wire  # XOR output -> the result flip-flop's D
+    load_y = lib.pin_cap_ff(OUTPUT_LOAD_CELL, OUTPUT_LOAD_PIN) + wire  # y -> outside register
+    logic = toggles * (lib.internal_energy_pj("XOR2_X1", "Y", load_s) + 0.5 * load_s * v2 * 1e-3)
+    seq = (2 * lib.clock_energy_pj("DFFR_X1") * n
+           + toggles * (lib.internal_energy_pj("DFFR_X1", "Q", load_y)
+                        + 0.5 * load_y * v2 * 1e-3))
+    leak = (lib.leakage_nw("XOR2_X1") + 2 * lib.leakage_nw("DFFR_X1")) * period_ns * 1e-6
+    e = res.energy
+    assert e.toggles_per_op == pytest.approx(2 * toggles / n)
+    assert e.energy_logic_pj == pytest.approx(logic / n, rel=1e-12)
+    assert e.energy_seq_pj == pytest.approx(seq / n, rel=1e-12)
+    assert e.energy_leakage_pj == pytest.approx(leak, rel=1e-12)
+    assert e.energy_pj == pytest.approx((logic + seq) / n + leak, rel=1e-12)
+    assert res.y.tolist() == s.tolist()

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from hwmodel.report import config as report_config
@@ -59,13 +60,22 @@ def test_report_files(report_dir: Path) -> None:
     without = {p["model_storage_without_sharing_bytes"] for p in sweep}
     assert len(without) == 1
     assert sweep[0]["model_storage_with_sharing_bytes"] == without.pop()
-    assert sweep[-1]["model_storage_with_sharing_bytes"] < sweep[0]["model_storage_with_sharing_bytes"]
+    stored = [p["model_storage_with_sharing_bytes"] for p in sweep]
+    assert stored[-1] < stored[0]
     # totals are dynamic + static, and the clock is a unit's fmax or the target
     for p in sweep:
         assert p["total_energy_pj"] == pytest.approx(p["dynamic_energy_pj"]
                                                      + p["static_energy_pj"])
         assert p["static_energy_pj"] > 0
     costing = summary["costing"]
+    # the totals use the glitch-aware figure, shown beside the zero-delay ones
+    assert costing["energy_figure"] == "yosys-timed"
+    ops = pd.read_csv(report_dir / "op_costs.csv")
+    mac = ops[(ops.unit == "fp_mac") & (ops.path == "yosys")].iloc[0]
+    assert costing["units"]["fp_mac"]["dynamic_pj"] == pytest.approx(
+        mac.energy_timed_logic_pj + mac.energy_timed_seq_pj)
+    assert mac.energy_timed_logic_pj > mac.energy_logic_pj
+    assert set(ops.path) == {"default", "yosys"} and (ops.nonfinite_pct <= 1.0).all()
     assert costing["clock_mhz"] == pytest.approx(min(
         [u["fmax_mhz"] for u in costing["units"].values()] + [costing["clock_target_mhz"]]))
     # every combination rule is reported with the rule that produced the method's accuracy

@@ -1,0 +1,281 @@
+"""``make docs``: regenerate every measured table and figure of docs/ and README.md.
+
+Each block is a function that runs the real tools (through their cached APIs) and returns
+markdown; README.md holds each block between ``<!-- BEGIN docs:NAME -->`` and
+``<!-- END docs:NAME -->`` and this script replaces what is between the markers, never anything
+else. Files under docs/ (CSVs, figures) are written by the same functions.
+
+    .venv/bin/python scripts/docs.py [--only NAME ...] [--check]
+
+``--check`` only verifies that README.md has exactly the blocks this script knows (fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+README = ROOT / "README.md"
+MARK = re.compile(r"<!-- BEGIN docs:([a-z0-9-]+) -->\n(.*?)<!-- END docs:\1 -->", re.S)
+VDDS = (1.1, 1.0, 0.9)
+
+BLOCKS: dict[str, Callable[[], str]] = {}
+
+
+def block(name: str) -> Callable[[Callable[[], str]], Callable[[], str]]:
+    def register(fn: Callable[[], str]) -> Callable[[], str]:
+        BLOCKS[name] = fn
+        return fn
+    return register
+
+
+def md(df: pd.DataFrame) -> str:
+    from hwmodel.report.render import md_table
+
+    return md_table(df)
+
+
+def op_table(vdd_v: float, latency: int | None = None, units: set[str] | None = None,
+             fmt: str | None = None, paths: tuple[str, ...] = ("default", "yosys"),
+             ) -> pd.DataFrame:
+    """The op-cost table (uniform stream, 1,000 vectors) at one library supply (cached rows)."""
+    from hwmodel.ops.compute import compute_row, library_corner, make_jobs
+    from hwmodel.ops.oplib import default_op_library
+    from hwmodel.ops.table import build_table
+
+    lib = [u for u in default_op_library(latency) if (units is None or u.unit in units)
+           and (fmt is None or u.fmt == fmt)]
+    jobs = make_jobs(lib, ["uniform"], list(paths), 1000, 0, corner=library_corner(vdd_v))
+    return build_table(jobs, compute_row, workers=2, progress=True)
+
+
+# -- blocks --------------------------------------------------------------------------------------
+
+
+@block("op-costs")
+def op_costs_block() -> str:
+    """Every unit at 1.0 V (the report's default corner), both paths; docs/op_costs.csv holds
+    every corner."""
+    tables = [op_table(v) for v in VDDS]
+    full = pd.concat(tables, ignore_index=True)
+    full.to_csv(DOCS / "op_costs.csv", index=False)
+    t = tables[1]
+    d = t[t["path"] == "default"].set_index(["unit", "format"])
+    y = t[t["path"] == "yosys"].set_index(["unit", "format"])
+    rows = []
+    for key in d.index:
+        r, g = d.loc[key], y.loc[key]
+        rows.append({
+            "unit": key[0], "format": key[1],
+            "default pJ/op (logic / seq / leak)":
+                f"{r.energy_pj:.3g} ({r.energy_logic_pj:.3g} / {r.energy_seq_pj:.3g} / "
+                f"{r.energy_leakage_pj:.2g})",
+            "yosys zero-delay pJ/op": f"{g.energy_pj:.3g}",
+            "yosys glitch-aware pJ/op": f"{g.energy_timed_pj:.3g}",
+            "glitch factor (logic)": f"{g.energy_timed_logic_pj / g.energy_logic_pj:.2f}",
+            "critical path ns": f"{r.critical_path_ns:.3f}", "fmax MHz": f"{r.fmax_mhz:.0f}",
+            "leakage µW": f"{r.leakage_nw / 1e3:.3g}", "area µm² (RTL / yosys)":
+                f"{r.area_um2:.0f} / {g.area_um2:.0f}"})
+    return md(pd.DataFrame(rows)) + "\n"
+
+
+@block("horowitz")
+def horowitz_block() -> str:
+    """Our datapath energy at 0.9 V beside Horowitz's 45 nm, 0.9 V figures."""
+    from hwmodel.ops.published import compare
+
+    t = op_table(0.9, paths=("default",))
+    cmp = compare(t, 0.9)
+    cmp.to_csv(DOCS / "published_comparison.csv", index=False)
+    view = cmp.assign(
+        published=cmp["published_pj"].map(lambda v: f"{v:g}"),
+        ours=cmp["ours_logic_pj"].map(lambda v: f"{v:.3g}"),
+        ratio=cmp["ratio"].map(lambda v: f"{v:.2f}"),
+        within=cmp["within_2x"].map(lambda v: "✓" if v else "✗"))
+    view = view[["op", "format", "unit", "published", "ours", "ratio", "within"]]
+    view.columns = ["op", "format", "our unit", "Horowitz pJ (0.9 V)",
+                    "ours: datapath pJ (0.9 V)", "ours / published", "within 2×"]
+    best = cmp.loc[cmp.groupby(["op", "format"])["ratio"].idxmin()]
+    n_ok = int(best["within_2x"].sum())
+    return (md(view) + f"\n\nWith our lowest-energy unit for each published figure, {n_ok} of "
+            f"{len(best)} are within 2× (ratios {best['ratio'].min():.2f}-"
+            f"{best['ratio'].max():.2f}); over every unit, ratios "
+            f"{cmp['ratio'].min():.2f}-{cmp['ratio'].max():.2f}.\n")
+
+
+@block("pipelining")
+def pipelining_block() -> str:
+    """fp32 MAC, multiplier and adder at LATENCY 1, 2, 3 (1.0 V): fmax vs register cost."""
+    rows = []
+    for lat in (1, 2, 3):
+        t = op_table(1.0, lat, {"fp_mac", "fp_mul", "fp_add"}, "fp32", ("default",))
+        for r in t.itertuples():
+            rows.append({"unit": r.unit, "LATENCY": lat, "critical path ns":
+                         f"{r.critical_path_ns:.3f}", "fmax MHz": f"{r.fmax_mhz:.0f}",
+                         "logic pJ/op": f"{r.energy_logic_pj:.3g}",
+                         "registers + clock pJ/op": f"{r.energy_seq_pj:.3g}",
+                         "area µm²": f"{r.area_um2:.0f}"})
+    return md(pd.DataFrame(rows).sort_values(["unit", "LATENCY"])) + "\n"
+
+
+@block("cell-corners")
+def cell_corners_block() -> str:
+    """Key figures of the committed cell libraries (every one built with ngspice)."""
+    from hwmodel.cells.library import load_library
+    from hwmodel.ops.compute import library_corner
+
+    rows = []
+    for v in VDDS:
+        c = library_corner(v)
+        kf = load_library(c.corner, c.vdd_v, c.temp_c).key_figures
+        rows.append({"library": f"nom, {v:.1f} V, {c.temp_c:g} °C",
+                     "FO4 delay ps": f"{kf['fo4_delay_ps']:.2f}",
+                     "FA_X1 fJ/toggle": f"{kf['fa_x1_energy_per_toggle_fj']:.2f}",
+                     "DFFR_X1 clock fJ/cycle": f"{kf['dffr_x1_clock_energy_per_cycle_fj']:.2f}",
+                     "DFFR_X1 clk-to-q ps": f"{kf['dffr_x1_clk_to_q_ps']:.1f}"})
+    return md(pd.DataFrame(rows)) + "\n"
+
+
+@block("report-default")
+def report_default_block() -> str:
+    """The default report: savings table, per-iteration figures, and its figures."""
+    from hwmodel.report.config import load
+    from hwmodel.report.pipeline import run
+    from hwmodel.report.render import write_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = run(load("default"))
+        out = write_report(data, Path(tmp) / "default")
+        (DOCS / "figures").mkdir(parents=True, exist_ok=True)
+        for png in out.glob("*.png"):
+            shutil.copy(png, DOCS / "figures" / png.name)
+        shutil.copy(out / "savings.csv", DOCS / "default_savings.csv")
+        shutil.copy(out / "sweep.csv", DOCS / "default_sweep.csv")
+    from hwmodel.report.costing import savings_table
+    from hwmodel.report.display import readable
+
+    c = data.costing
+    s = data.sweep.iloc[0]
+    sp = c["static_power_mw"]
+    text = (f"\n\nPer iteration without sharing (batch {data.learning.config['batch_size']}): "
+            f"{s['macs']:,} MACs; computation {s['compute_energy_pj'] / 1e9:.3g} mJ, memory "
+            f"access {s['memory_energy_pj'] / 1e9:.3g} mJ ({s['memory_access_bytes'] / 1e6:.3g} "
+            f"MB moved, {s['dram_bytes'] / 1e6:.3g} MB of it DRAM), static "
+            f"{s['static_energy_pj'] / 1e9:.3g} mJ (logic {sp['logic']:.3g} mW, SRAM "
+            f"{sp['sram']:.3g} mW, DRAM background {sp['dram']:.3g} mW over "
+            f"{s['modeled_time_s'] * 1e3:.3g} ms), total {s['total_energy_pj'] / 1e9:.3g} mJ. "
+            f"Clock {c['clock_mhz']:.1f} MHz ({c['clock_limit']}, LATENCY "
+            f"{c['latency_cycles']}); per-op energies {c['energy_figure']} "
+            f"({c['energy_figure_means']}): MAC {c['units']['fp_mac']['dynamic_pj']:.3g} pJ; "
+            f"MAC streams clear the accumulator every {c['dot_length']} terms (the trace's "
+            f"mean dot-product length). Model storage after {c['tasks']} tasks without sharing: "
+            f"{s['model_storage_without_sharing_bytes'] / 1e3:.3g} kB.\n")
+    return md(readable(savings_table(data.sweep))) + text
+
+
+@block("resnet18-memory")
+def resnet18_memory_block() -> str:
+    """ResNet-18 (CIFAR shape, batch 16, SGD momentum + weight decay): a new task trained as a
+    branch on the frozen first blocks vs as a whole network; one old task."""
+    import torch
+
+    from hwmodel.memory import Hierarchy, access_energy, model_storage, working_memory
+    from learning.models import freeze_prefix, resnet, sharing_point_for_percent, split_counts
+    from learning.trace import trace_training
+    from learning.training import OptimizerSpec
+
+    torch.manual_seed(0)
+    opt = OptimizerSpec("sgd", 0.05, 0.9, 5e-4)
+    net = resnet("resnet18", 10)
+    k, pct = sharing_point_for_percent(net, 60)
+    shared, branch, _, _ = split_counts(net, k)
+    freeze_prefix(net, k)
+    tr_s = trace_training(net, (3, 32, 32), 16, optimizer=opt).df
+    tr_n = trace_training(resnet("resnet18", 10), (3, 32, 32), 16, optimizer=opt).df
+    whole = shared + branch
+    ms = model_storage([(whole, whole), (whole, branch)], 4)
+    wm_s, wm_n = working_memory(tr_s), working_memory(tr_n)
+    rows = [("model parameters, old + new task", ms.with_sharing_bytes,
+             ms.without_sharing_bytes)]
+    for key, label in (("activation", "activations (training)"),
+                       ("gradient", "gradients (training)"),
+                       ("optstate", "optimizer state (training)")):
+        rows.append((label, wm_s[key], wm_n[key]))
+    table = pd.DataFrame([{"storage (MiB)": n, "with sharing": f"{a / 2**20:.2f}",
+                           "without sharing": f"{b / 2**20:.2f}",
+                           "saving": f"{100 * (1 - a / b):.1f} %"} for n, a, b in rows])
+    h = Hierarchy.global_buffer("2MiB", 64, temp_k=300.15)
+    inp = 16 * 3 * 32 * 32 * 4
+    e_s = access_energy(tr_s, h, inp)
+    e_n = access_energy(tr_n, h, inp)
+    text = (f"\n\nShared: the first {k} blocks, {pct:.1f} % of the parameters. Memory traffic "
+            "per iteration with a 2 MiB global buffer (64-bit words, 300 K) + DDR3, fills and "
+            f"spills included: {e_s['bytes'].sum() / 2**20:.1f} MiB and "
+            f"{e_s['energy_pj'].sum() / 1e9:.2f} mJ with sharing vs "
+            f"{e_n['bytes'].sum() / 2**20:.1f} MiB and {e_n['energy_pj'].sum() / 1e9:.2f} mJ "
+            f"without ({100 * (1 - e_s['energy_pj'].sum() / e_n['energy_pj'].sum()):.1f} % "
+            "saving).\n")
+    return md(table) + text
+
+
+# -- README plumbing -----------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
+        f.write(text)
+    Path(f.name).chmod(0o644)
+    Path(f.name).replace(path)
+
+
+def replace_blocks(text: str, produced: dict[str, str]) -> str:
+    """``text`` with the body of every produced block replaced; unknown or missing markers are
+    a one-line error."""
+    found = MARK.findall(text)
+    names = [n for n, _ in found]
+    missing = sorted(set(produced) - set(names))
+    if missing:
+        raise SystemExit(f"docs: README.md has no block {missing[0]!r}; add "
+                         f"<!-- BEGIN docs:{missing[0]} --> ... <!-- END docs:{missing[0]} -->")
+    return MARK.sub(lambda m: (f"<!-- BEGIN docs:{m.group(1)} -->\n"
+                               f"{produced.get(m.group(1), m.group(2))}"
+                               f"<!-- END docs:{m.group(1)} -->"), text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="scripts/docs.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", nargs="+", choices=sorted(BLOCKS), help="only these blocks")
+    ap.add_argument("--check", action="store_true", help="only check README's markers")
+    args = ap.parse_args(argv)
+    text = README.read_text()
+    names = {n for n, _ in MARK.findall(text)}
+    unknown = sorted(names - set(BLOCKS))
+    if unknown or (args.check and names != set(BLOCKS)):
+        bad = unknown or sorted(set(BLOCKS) - names)
+        print(f"docs: README.md block {bad[0]!r} does not match scripts/docs.py's blocks "
+              f"({', '.join(sorted(BLOCKS))})", file=sys.stderr)
+        return 2
+    if args.check:
+        return 0
+    DOCS.mkdir(exist_ok=True)
+    produced = {}
+    for name in args.only or list(BLOCKS):
+        print(f"docs: {name}", flush=True)
+        produced[name] = BLOCKS[name]()
+    write_atomic(README, replace_blocks(README.read_text(), produced))
+    print(f"docs: updated {len(produced)} block(s) of README.md and docs/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
