@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from hwmodel import dram
-from hwmodel.cost import Accelerator, OpCosts, iteration_cost, static_power
+from hwmodel.cost import Accelerator, OpCosts, StaticPower, iteration_cost, static_power
 from hwmodel.memory import Hierarchy, access_energy, model_storage, working_memory
 
 
@@ -54,7 +54,7 @@ NORMALIZED = ("compute_energy_pj", "memory_energy_pj", "dynamic_energy_pj", "sta
 
 
 def _point_row(tp: TracedPoint, costs: OpCosts, hierarchy: Hierarchy, accel: Accelerator,
-               static) -> tuple[dict, pd.DataFrame]:
+               static: StaticPower) -> tuple[dict, pd.DataFrame]:
     energy = access_energy(tp.trace, hierarchy, tp.input_bytes)
     cost = iteration_cost(tp.trace, costs, energy, accel, static)
     wm = working_memory(tp.trace)

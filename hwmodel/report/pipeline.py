@@ -80,9 +80,12 @@ def sharing_points(res, exp) -> list[SharingPoint]:
     branch = {b.label: b for m in res.methods for b in m.branches if b.task == 1}
     out = []
     for label, e in exp.sharing_labels(1).items():
-        src = swept.get(e["share_k"]) if e["kind"] == "clone" and swept else branch[label]
-        test = src.test_acc_pct if e["kind"] == "clone" and swept else \
-            src.test_acc_task_aware_pct
+        if e["kind"] == "clone" and swept:  # a swept point
+            src = swept[e["share_k"]]
+            test = src.test_acc_pct
+        else:  # no sharing or the approach's own branch
+            src = branch[label]
+            test = src.test_acc_task_aware_pct
         share_k = 0 if e["method"] == "no-sharing" else int(e["share_k"])
         out.append(SharingPoint(label, e["method"], share_k, float(e["sharing_point_pct"]),
                                 float(e["shared_pct"]), float(test), float(src.val_acc_pct),
@@ -189,7 +192,7 @@ def hierarchy_of(cfg: ReportConfig, temp_c: float) -> Hierarchy:
                                    temp_k=float(mem.get("temp_k", temp_c + 273.15)))
 
 
-def operating_points(cfg: ReportConfig, hierarchy: Hierarchy, lib_corner) -> pd.DataFrame:
+def operating_points(hierarchy: Hierarchy, lib_corner) -> pd.DataFrame:
     """Supply and temperature of logic, SRAM and DRAM side by side (differences visible)."""
     from hwmodel.sram import tech
 
@@ -246,7 +249,7 @@ def run(cfg: ReportConfig, *, data_root: str | None = None, progress: bool = Tru
     return ReportData(
         cfg, res, sweep, _methods(res), _combination(res, costs), table,
         pd.DataFrame([{"buffer": n, **c.to_dict()} for n, c in hierarchy.sram_costs.items()]),
-        traffic, operating_points(cfg, hierarchy, corner),
+        traffic, operating_points(hierarchy, corner),
         _costing(cfg, costs, accel, hierarchy, sweep, length),
         _provenance(res, cfg, costs, accel), timings)
 
