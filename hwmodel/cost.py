@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from hwmodel.errors import HwmodelError
+
 # Which RTL unit costs each operation, per number-format family.
 UNIT_FOR_OP = {
     "int": {"mac": "mac_int", "mul": "mul_booth", "add": "add_ks"},
@@ -46,7 +48,7 @@ ENERGY_FIGURE_DOCS = {
 }
 
 
-class CostModelError(ValueError):
+class CostModelError(HwmodelError):
     """Bad input to the cost model; the message names the thing and the fix."""
 
 

@@ -12,7 +12,6 @@ import dataclasses
 import json
 import os
 import sys
-import tempfile
 
 import torch
 
@@ -26,6 +25,7 @@ from learning.trace import (
     trace_training,
 )
 from learning.training import OptimizerSpec, to_float
+from pnsutil import atomic_path
 
 PROG = "learning trace"
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16}
@@ -81,27 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _atomic_write(path: str, write: object) -> None:
     folder = os.path.dirname(os.path.abspath(path)) or "."
     if not os.path.isdir(folder):
         raise LearningError(f"output folder {folder} does not exist; create it first")
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)  # type: ignore[operator]
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
+        write(str(tmp))  # type: ignore[operator]
 
 
 def write_table(result: TraceResult, path: str) -> None:

@@ -30,7 +30,6 @@ import gzip
 import hashlib
 import importlib.util
 import io
-import os
 import pickle
 import struct
 from collections.abc import Iterator, Sequence
@@ -40,6 +39,8 @@ from pathlib import Path
 import numpy as np
 
 from learning.errors import LearningError
+from pnsutil import atomic_path
+from pnsutil import cache_dir as pns_cache_dir
 
 DATASET_NAMES = (
     "fashion-mnist", "mnist5k", "emnist-letters", "digits-letters", "cifar10", "cifar100",
@@ -87,9 +88,8 @@ def default_data_root() -> Path | None:
 
 
 def cache_dir() -> Path:
-    """Cache folder for decoded arrays: ``$PNS_CACHE_DIR`` or ``~/.cache/pns-hwcost``."""
-    env = os.environ.get("PNS_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "pns-hwcost"
+    """Cache folder for decoded arrays: :func:`pnsutil.cache_dir` ``("data")``."""
+    return pns_cache_dir("data")
 
 
 def _need_root(data_root: str | Path | None, what: str) -> Path:
@@ -104,11 +104,8 @@ def _need_root(data_root: str | Path | None, what: str) -> Path:
 
 
 def _atomic_save_npz(path: Path, **arrays: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
 
 
 # ----------------------------------------------------------------------------------------------

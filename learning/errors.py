@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pnsutil.errors import PnsError
 
-class LearningError(ValueError):
+
+class LearningError(PnsError):
     """Bad input to the learning side (unknown dataset/model, bad split, bad checkpoint, ...).
 
     The message is one line naming the thing and the fix; ``python -m learning`` prints it as

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,6 +79,7 @@ from learning.training import (
     topk_pct,
     train_model,
 )
+from pnsutil import atomic_path
 
 CHECKPOINT_FORMAT = "pns-hwcost-incremental-v1"
 SHARING = "sharing"
@@ -127,7 +127,6 @@ class Checkpoint:
     def save(self) -> None:
         if self.path is None or not distributed.is_main():  # rank 0 writes under torchrun
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         blob = {
             "format": CHECKPOINT_FORMAT,
             "fingerprint": self.fingerprint,
@@ -136,13 +135,8 @@ class Checkpoint:
                 for k in self.infos
             },
         }
-        tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
-        try:
+        with atomic_path(self.path) as tmp:
             torch.save(blob, tmp)
-            os.replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
 
 
 # ----------------------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ import dataclasses
 import io
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pnsutil import atomic_write
 
 
 @dataclass
@@ -122,16 +123,6 @@ class Results:
 # ----------------------------------------------------------------------------------------------
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _json_safe(o: Any) -> Any:
@@ -196,7 +187,7 @@ def write_results(res: Results, out_dir: Path) -> list[Path]:
     paths = []
     for name, text in files.items():
         p = out_dir / name
-        atomic_write_text(p, text)
+        atomic_write(p, text)
         paths.append(p)
     return paths
 

@@ -875,21 +875,9 @@ def sharing_frozen(model: nn.Module, percent: float) -> tuple[int, float]:
 
 
 def save_samples(result: TraceResult, path: str) -> None:
-    """Write the operand samples to an ``.npz`` (atomically: temp file, then ``os.replace``)."""
-    import os
-    import tempfile
+    """Write the operand samples to an ``.npz`` (atomically, :func:`pnsutil.atomic_path`)."""
+    from pnsutil import atomic_path
 
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **{k.replace("/", "__"): v for k, v in result.samples.items()})
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pnsutil import atomic_write
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
@@ -230,14 +232,6 @@ def resnet18_memory_block() -> str:
 # -- README plumbing -----------------------------------------------------------------------------
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-        f.write(text)
-    Path(f.name).chmod(0o644)
-    Path(f.name).replace(path)
-
-
 def replace_blocks(text: str, produced: dict[str, str]) -> str:
     """``text`` with the body of every produced block replaced; unknown or missing markers are
     a one-line error."""
@@ -272,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only or list(BLOCKS):
         print(f"docs: {name}", flush=True)
         produced[name] = BLOCKS[name]()
-    write_atomic(README, replace_blocks(README.read_text(), produced))
+    atomic_write(README, replace_blocks(README.read_text(), produced))
     print(f"docs: updated {len(produced)} block(s) of README.md and docs/")
     return 0
 

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from hwmodel.errors import HwmodelError
+
 from .errors import CellLibraryError
 
 
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             out = {"library": lib.name, "cells": len(lib.cells), "key_figures": lib.key_figures,
                    "files": {"liberty": str(lib.liberty_path),
                              "verilog": str(lib.verilog_models_path)}}
-    except CellLibraryError as e:
+    except HwmodelError as e:
         parser.exit(2, f"{parser.prog}: error: {e}\n")
     except KeyboardInterrupt:
         parser.exit(130, f"{parser.prog}: error: interrupted; no library files were written\n")

@@ -7,8 +7,6 @@ folder and ``os.replace``, so an interrupted or failed build never leaves a half
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -16,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
+from pnsutil import atomic_write
 
 from .characterize import LOADS_FF, SLEWS_NS, Job, assemble_cell, cell_jobs, measure_fo4
 from .errors import CellLibraryError
@@ -34,18 +34,6 @@ class BuildResult:
     summary: dict
     wall_s: float
     simulations: int
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _run_jobs(jobs: list[Job], workers: int, progress: bool) -> list[dict]:
@@ -163,9 +151,9 @@ def build_library(settings: SimSettings | None = None, out_dir: Path | None = No
     lib_text = write_liberty(summary)
     v_text = write_verilog_models(netlists, summary["library"])
     json_text = json.dumps(summary, indent=1) + "\n"
-    _atomic_write(paths["verilog"], v_text)
-    _atomic_write(paths["json"], json_text)
-    _atomic_write(paths["liberty"], lib_text)
+    atomic_write(paths["verilog"], v_text)
+    atomic_write(paths["json"], json_text)
+    atomic_write(paths["liberty"], lib_text)
     return BuildResult(paths, summary, wall, len(jobs))
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from hwmodel.errors import HwmodelError
 
-class CellLibraryError(Exception):
+
+class CellLibraryError(HwmodelError):
     """A one-line error naming the cell, arc (if any), cause and fix.
 
     The CLI (``python -m hwmodel.cells``) turns it into ``prog: error: <message>`` and exit 2.

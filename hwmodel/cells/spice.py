@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,9 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from pnsutil import atomic_write
+from pnsutil import cache_dir as pns_cache_dir
 
 from .errors import CellLibraryError
 
@@ -95,9 +97,8 @@ def ngspice_version() -> str:
 
 
 def cache_dir() -> Path:
-    """``$PNS_CACHE_DIR`` or ``~/.cache/pns-hwcost/cells``."""
-    env = os.environ.get("PNS_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "pns-hwcost" / "cells"
+    """ngspice results: :func:`pnsutil.cache_dir` ``("cells")``."""
+    return pns_cache_dir("cells")
 
 
 def deck_header(settings: SimSettings, title: str) -> str:
@@ -161,9 +162,5 @@ def run_deck(deck: str, *, cell: str, arc: str, timeout_s: float = DEFAULT_TIMEO
     if missing:
         raise CellLibraryError(f"measurement {missing[0]} failed (signal never crossed its "
                                "threshold: the cell did not switch)", cell=cell, arc=arc)
-    cpath.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmpname = tempfile.mkstemp(dir=cpath.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(results, f)
-    os.replace(tmpname, cpath)
+    atomic_write(cpath, json.dumps(results))
     return results

@@ -11,30 +11,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-from hwmodel.cells.errors import CellLibraryError
+from hwmodel.errors import HwmodelError
 from hwmodel.ops.compute import PATHS, compute_row, library_corner, make_jobs
 from hwmodel.ops.oplib import default_op_library, select
 from hwmodel.ops.streams import DEFAULT_DOT_LENGTH, STREAM_KINDS, load_operand_pools
 from hwmodel.ops.table import build_table
-from hwmodel.rtlsim import UnitError
+from pnsutil import atomic_write
 
 SHOWN = ["unit", "format", "stream", "path", "vdd_v", "energy_pj", "energy_logic_pj",
          "energy_seq_pj", "energy_leakage_pj", "energy_timed_pj", "latency_cycles",
          "critical_path_ns", "fmax_mhz", "area_um2", "cells", "nonfinite_pct"]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,13 +62,13 @@ def main(argv: list[str] | None = None) -> int:
                          pools, corner, args.dot_length)
         failed: list[str] = []
         df = build_table(jobs, compute_row, workers=max(1, args.workers), errors=failed)
-    except (UnitError, CellLibraryError) as exc:
+    except HwmodelError as exc:
         print(f"python -m hwmodel.ops: error: {exc}", file=sys.stderr)
         return 2
     if args.out:
         text = df.to_json(orient="records", indent=1) if args.out.suffix == ".json" \
             else df.to_csv(index=False)
-        _write_atomic(args.out, text)
+        atomic_write(args.out, text)
     if args.json:
         print(json.dumps(json.loads(df.to_json(orient="records")), indent=1))
     else:

@@ -59,7 +59,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -84,6 +83,7 @@ from hwmodel.ops.sta import (
     static_timing,
 )
 from hwmodel.ops.synth import MappedNetlist, SynthError, SynthResult, load_mapped_netlist
+from pnsutil import atomic_dir
 
 MODES = ("zero-delay", "unit-delay", "timed")
 HANDSHAKE_CONTROL = ("clk", "rst", "in_valid")
@@ -406,8 +406,7 @@ def _build(netlist: MappedNetlist, lib: Liberty, synth: SynthResult, mode: str,
     out = Path(synth.netlist_json).parent / f"gl-{mode}-{key}"
     if (out / "sim.vvp").exists():
         return out
-    tmp = Path(tempfile.mkdtemp(prefix=".gl-", dir=out.parent))
-    try:
+    with atomic_dir(out, replace=False) as tmp:  # keep a build another process made first
         (tmp / "netlist_sim.v").write_text(net_v)
         (tmp / "tb.v").write_text(tb_v)
         (tmp / "cells.v").write_text(models)
@@ -419,13 +418,6 @@ def _build(netlist: MappedNetlist, lib: Liberty, synth: SynthResult, mode: str,
             first = (proc.stderr or proc.stdout).strip().splitlines()
             raise SynthError(f"{synth.netlist_v}: Icarus could not compile the gate-level "
                              f"netlist: {first[0] if first else 'no output'}")
-        try:
-            os.replace(tmp, out)
-        except OSError:  # another process built it first
-            pass
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import rtl
 from hwmodel.rtlsim import UnitError, UnitSpec, dependency_files
-from hwmodel.rtlsim.sim import cache_root
+from pnsutil import atomic_path, cache_dir
 
 CELL_DIR = rtl.RTL_DIR / "cells"
 # Output pins of the rc_* cells (rtl/cells/*.v); every other pin is an input.
@@ -106,7 +104,7 @@ def elaborate(spec: UnitSpec, params: dict[str, int] | None = None) -> Netlist:
     for src in sources:
         digest.update(src.name.encode() + src.read_bytes())
     digest.update(json.dumps([spec.name, sorted(values.items())]).encode())
-    cache = cache_root().parent / "netlist" / f"{spec.name}-{digest.hexdigest()[:16]}.json"
+    cache = cache_dir("netlist") / f"{spec.name}-{digest.hexdigest()[:16]}.json"
     if not cache.exists():
         chparams = " ".join(f"-chparam {k} {v}" for k, v in values.items())
         script = (
@@ -115,17 +113,13 @@ def elaborate(spec: UnitSpec, params: dict[str, int] | None = None) -> Netlist:
             f"hierarchy -top {spec.name} {chparams}; proc; flatten; opt_clean -purge; "
             "write_json {out}"
         )
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".json", dir=cache.parent)
-        os.close(fd)
-        proc = subprocess.run([_yosys(), "-q", "-p", script.format(out=tmp)],
-                              capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0:
-            os.unlink(tmp)
-            err = next((ln for ln in (proc.stderr + proc.stdout).splitlines() if "ERROR" in ln),
-                       proc.stderr.strip()[-200:])
-            raise UnitError(f"{spec.path}: yosys could not elaborate {spec.name}: {err}")
-        os.replace(tmp, cache)
+        with atomic_path(cache, suffix=".json") as tmp:
+            proc = subprocess.run([_yosys(), "-q", "-p", script.format(out=tmp)],
+                                  capture_output=True, text=True, timeout=600)
+            if proc.returncode != 0:
+                err = next((ln for ln in (proc.stderr + proc.stdout).splitlines()
+                            if "ERROR" in ln), proc.stderr.strip()[-200:])
+                raise UnitError(f"{spec.path}: yosys could not elaborate {spec.name}: {err}")
     data = json.loads(cache.read_text())
     module = data["modules"][spec.name]
     instances: list[Instance] = []

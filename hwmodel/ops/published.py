@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from hwmodel.errors import HwmodelError
+
 HOROWITZ_2014 = ("Horowitz, 'Computing's energy problem (and what we can do about it)', "
                  "ISSCC 2014 pp. 10-14, energy table (45 nm, 0.9 V)")
 
@@ -54,7 +56,7 @@ COLUMNS = ["op", "format", "published_pj", "published_vdd_v", "unit", "stream", 
            "ours_logic_pj", "ratio", "within_2x", "source"]
 
 
-class PublishedCompareError(ValueError):
+class PublishedCompareError(HwmodelError):
     """The op-cost table cannot be compared with the published figures (one-line message)."""
 
 

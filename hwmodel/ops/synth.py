@@ -24,16 +24,14 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwmodel.rtlsim import UnitError, UnitSpec, dependency_files
-from hwmodel.rtlsim.sim import cache_root
+from pnsutil import atomic_dir, cache_dir
 
 SCRIPT_VERSION = 2  # bump when the synthesis script changes meaning (invalidates the cache)
 
@@ -69,8 +67,8 @@ class SynthResult:
 
 
 def synth_cache_root() -> Path:
-    """Folder for mapped netlists: ``$PNS_CACHE_DIR/synth`` or ``~/.cache/pns-hwcost/synth``."""
-    return cache_root().parent / "synth"
+    """Folder for mapped netlists: :func:`pnsutil.cache_dir` ``("synth")``."""
+    return cache_dir("synth")
 
 
 def yosys_version() -> str:
@@ -207,8 +205,7 @@ def synthesize(spec: UnitSpec, params: dict[str, int] | None, liberty_path: Path
 
 def _run_yosys(spec: UnitSpec, script: str, out_dir: Path) -> None:
     """Run ``script`` into a temp folder next to ``out_dir`` and move it in place when done."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         text = (script.replace("{STAT_JSON}", str(tmp / "stat.json"))
                 .replace("{NETLIST_V}", str(tmp / "netlist.v"))
                 .replace("{NETLIST_JSON}", str(tmp / "netlist.json")))
@@ -234,12 +231,6 @@ def _run_yosys(spec: UnitSpec, script: str, out_dir: Path) -> None:
         meta = {"area_um2": float(areas[-1]), "cells": int(design["num_cells"]),
                 "cell_counts": counts}
         (tmp / "result.json").write_text(json.dumps(meta, indent=1))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --- the mapped netlist as data --------------------------------------------------------------

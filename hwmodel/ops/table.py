@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ import pandas as pd
 from hwmodel.cells.spice import SimSettings
 from hwmodel.ops.oplib import OpUnit
 from hwmodel.rtlsim import dependency_files
-from hwmodel.rtlsim.sim import cache_root
+from pnsutil import atomic_write, cache_dir
 
 COLUMNS = [
     "unit", "op", "format", "stream", "path", "vdd_v", "temp_c", "corner", "energy_pj",
@@ -72,7 +70,7 @@ class RowJob:
 
 
 def _cache_dir() -> Path:
-    return cache_root().parent / "ops"
+    return cache_dir("ops")
 
 
 def cached_row(job: RowJob) -> dict | None:
@@ -81,12 +79,7 @@ def cached_row(job: RowJob) -> dict | None:
 
 
 def store_row(job: RowJob, row: dict) -> None:
-    folder = _cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=folder)
-    with os.fdopen(fd, "w") as f:
-        json.dump(row, f)
-    os.replace(tmp, folder / f"{job.key()}.json")
+    atomic_write(_cache_dir() / f"{job.key()}.json", json.dumps(row))
 
 
 def _collect(i: int, result: Callable[[], dict], jobs: list[RowJob], rows: dict[int, dict],

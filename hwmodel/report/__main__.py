@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from hwmodel.report import config as report_config
+from pnsutil.errors import PnsError
 
 REPO_REPORTS = Path(__file__).resolve().parents[2] / "reports"
 
@@ -29,19 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    from hwmodel.cells.errors import CellLibraryError
-    from hwmodel.cost import CostModelError
     from hwmodel.report.pipeline import run
     from hwmodel.report.render import write_report
-    from hwmodel.rtlsim import UnitError
-    from hwmodel.sram.errors import SramInputError
 
     try:
         cfg = report_config.load(args.config)
         data = run(cfg, data_root=args.data_root, progress=not args.quiet)
         out = write_report(data, args.out or REPO_REPORTS / cfg.name)
-    except (report_config.ReportError, UnitError, CostModelError, CellLibraryError,
-            SramInputError) as exc:
+    except PnsError as exc:  # HwmodelError and LearningError alike
         print(f"python -m hwmodel.report: error: {exc}", file=sys.stderr)
         return 2
     print(f"report written to {out}/report.html ({time.perf_counter() - t0:.0f} s)")

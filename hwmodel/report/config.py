@@ -6,11 +6,13 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hwmodel.errors import HwmodelError
+
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 MEMORY_KEYS = {"global_buffer", "word_bits", "dram", "temp_k", "flavour", "dram_background_mw"}
 
 
-class ReportError(ValueError):
+class ReportError(HwmodelError):
     """Bad input to the report; the message is one line naming the thing and the fix."""
 
 

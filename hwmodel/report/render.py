@@ -11,9 +11,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +19,7 @@ from hwmodel.report import figures
 from hwmodel.report.costing import savings_table
 from hwmodel.report.display import readable, sig
 from hwmodel.report.pipeline import ReportData
+from pnsutil import atomic_dir
 
 Section = tuple[str, str, pd.DataFrame | None, str | None]
 
@@ -218,9 +216,7 @@ def summary(data: ReportData) -> dict:
 def write_report(data: ReportData, out_dir: Path) -> Path:
     """Write the whole report folder atomically; returns ``out_dir``."""
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         figures.write_all(data.sweep, tmp)
         tables = {"sweep.csv": data.sweep, "methods.csv": data.methods,
                   "combination.csv": data.combination, "savings.csv": savings_table(data.sweep),
@@ -232,15 +228,4 @@ def write_report(data: ReportData, out_dir: Path) -> Path:
         (tmp / "summary.json").write_text(json.dumps(summary(data), indent=1, default=str))
         (tmp / "report.md").write_text(render_markdown(data))
         (tmp / "report.html").write_text(render_html(data, tmp))
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out_dir

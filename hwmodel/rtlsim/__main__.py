@@ -13,8 +13,9 @@ import sys
 
 import numpy as np
 
+from hwmodel.errors import HwmodelError
 from hwmodel.rtlsim.sim import simulate
-from hwmodel.rtlsim.unit import UnitError, load_unit
+from hwmodel.rtlsim.unit import load_unit
 
 
 def _param(text: str) -> tuple[str, int]:
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             if w == 64:
                 inputs[name] |= rng.integers(0, 2, args.vectors, dtype=np.uint64) << np.uint64(63)
         res = simulate(spec, inputs, params)
-    except UnitError as exc:
+    except HwmodelError as exc:
         print(f"python -m hwmodel.rtlsim: error: {exc}", file=sys.stderr)
         return 2
     out = {

@@ -20,6 +20,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 from cocotb.types import Logic
 
+from pnsutil import atomic_path
+
 CLOCK_PERIOD_NS = 1  # 1 GHz, the paper's clock; timing is zero-delay in this cycle-level sim
 
 
@@ -83,12 +85,11 @@ async def stream(dut) -> None:
     y_words = np.array(
         [[(v >> (64 * k)) & mask for k in range(out_chunks)] for v in results], dtype=np.uint64
     ).reshape(len(results), out_chunks)
-    tmp = os.environ["PNS_STREAM_OUT"] + ".tmp.npz"
-    np.savez(
-        tmp,
-        y=y_words,
-        unknown=np.array(unknown, dtype=bool),
-        in_cycle=np.array(in_cycle, dtype=np.int64),
-        out_cycle=np.array(out_cycle, dtype=np.int64),
-    )
-    os.replace(tmp, os.environ["PNS_STREAM_OUT"])
+    with atomic_path(os.environ["PNS_STREAM_OUT"], suffix=".npz") as tmp:
+        np.savez(
+            tmp,
+            y=y_words,
+            unknown=np.array(unknown, dtype=bool),
+            in_cycle=np.array(in_cycle, dtype=np.int64),
+            out_cycle=np.array(out_cycle, dtype=np.int64),
+        )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -21,6 +20,7 @@ import numpy as np
 
 from hwmodel.rtlsim.deps import dependency_files
 from hwmodel.rtlsim.unit import UnitError, UnitSpec, check_handshake
+from pnsutil import atomic_write, cache_dir
 
 TIMESCALE = ("1ns", "1ps")
 
@@ -46,10 +46,8 @@ class SimResult:
 
 
 def cache_root() -> Path:
-    """Folder for compiled simulations: ``$PNS_CACHE_DIR/sim`` or ``~/.cache/pns-hwcost/sim``."""
-    base = os.environ.get("PNS_CACHE_DIR")
-    root = Path(base) if base else Path.home() / ".cache" / "pns-hwcost"
-    return root / "sim"
+    """Folder for compiled simulations: :func:`pnsutil.cache_dir` ``("sim")``."""
+    return cache_dir("sim")
 
 
 def _need_tools() -> None:
@@ -102,9 +100,7 @@ def build_unit(spec: UnitSpec, params: dict[str, int], *, waves: bool = False,
             first = next((ln for ln in lines if "error" in ln.lower()), log.strip()[:200])
             shutil.rmtree(build_dir, ignore_errors=True)
             raise UnitError(f"{spec.path}: Icarus could not compile {spec.name}: {first}") from None
-        tmp = stamp.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"sources": [str(s) for s in sources]}))
-        os.replace(tmp, stamp)
+        atomic_write(stamp, json.dumps({"sources": [str(s) for s in sources]}))
     return build_dir, time.perf_counter() - t0
 
 

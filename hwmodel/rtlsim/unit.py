@@ -15,12 +15,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hwmodel.errors import HwmodelError
+
 HANDSHAKE_INPUTS = ("clk", "rst", "in_valid", "a", "b")
 HANDSHAKE_OUTPUTS = ("out_valid", "y")
 ONE_BIT_PORTS = ("clk", "rst", "in_valid", "out_valid")
 
 
-class UnitError(ValueError):
+class UnitError(HwmodelError):
     """A unit's Verilog cannot be used; the message is one line naming the file and the problem."""
 
 

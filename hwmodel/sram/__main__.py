@@ -10,9 +10,10 @@ import argparse
 import json
 import sys
 
+from hwmodel.errors import HwmodelError
 from hwmodel.sram import tech
 from hwmodel.sram.api import DEFAULT_TEMP_K, parse_size, sram
-from hwmodel.sram.errors import CactiUnavailableError, SramInputError
+from hwmodel.sram.errors import CactiUnavailableError
 
 PROG = "python -m hwmodel.sram"
 
@@ -67,11 +68,11 @@ def main(argv: list[str] | None = None) -> int:
                 for k in ("read_energy_pj", "write_energy_pj", "access_time_ns",
                           "cycle_time_ns", "leakage_mw", "area_mm2")
             }
-    except SramInputError as e:
-        p.error(str(e))
-    except CactiUnavailableError as e:
+    except CactiUnavailableError as e:  # the tool is missing, not the input wrong
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 3
+    except HwmodelError as e:
+        p.error(str(e))
     if a.json:
         print(json.dumps(out, indent=2))
         return 0

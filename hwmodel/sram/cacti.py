@@ -23,6 +23,8 @@ import zipfile
 from pathlib import Path
 
 from hwmodel.sram.errors import CactiUnavailableError, SramInputError
+from pnsutil import atomic_write
+from pnsutil import cache_dir as pns_cache_dir
 
 ZIGZAG_VERSION = "3.9.1"
 WHEEL_SUBDIR = "zigzag/cacti/cacti_master/"
@@ -32,10 +34,8 @@ RUN_TIMEOUT_S = 300
 
 
 def cache_dir() -> Path:
-    """Cache root for CACTI: ``$PNS_CACHE_DIR/cacti`` or ``~/.cache/pns-hwcost/cacti``."""
-    root = os.environ.get("PNS_CACHE_DIR")
-    base = Path(root) if root else Path.home() / ".cache" / "pns-hwcost"
-    return base / "cacti"
+    """Cache root for CACTI: :func:`pnsutil.cache_dir` ``("cacti")``."""
+    return pns_cache_dir("cacti")
 
 
 def _download_wheel(dest: Path) -> Path:
@@ -241,9 +241,5 @@ def run_cacti(capacity_bytes: int, word_bits: int, *, use_cache: bool = True,
     banks = int(kw.get("banks", 1))
     res["subthreshold_leakage_mw"] = res["leakage_mw"]
     res["leakage_mw"] = (res["leakage_mw"] + res["gate_leakage_mw"]) * banks
-    res_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=res_dir, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(res, f)
-    os.replace(tmp, res_file)
+    atomic_write(res_file, json.dumps(res))
     return res

@@ -175,6 +175,6 @@ def test_digits_letters_and_cifar10_from_shared_data(tmp_path, monkeypatch):
     monkeypatch.setenv("PNS_CACHE_DIR", str(tmp_path))
     c10 = D.load_dataset("cifar10", data_root=SHARED)
     assert c10.x_train.shape == (50000, 3, 32, 32) and c10.x_test.shape == (10000, 3, 32, 32)
-    assert list(tmp_path.glob("cifar10_decoded_*.npz"))  # decoded arrays cached
+    assert list((tmp_path / "data").glob("cifar10_decoded_*.npz"))  # cached under data/
     again = D.load_dataset("cifar10", data_root=SHARED)
     assert np.array_equal(again.x_test, c10.x_test)
