@@ -1,7 +1,8 @@
 """Storage and memory traffic of training, with and without partial network sharing.
 
 Input: a layer-wise trace (``pandas.DataFrame``, one row per layer call, counts for ONE training
-iteration of batch B, from ``learning.trace``) with the columns in ``TRACE_COLUMNS``, and a memory
+iteration of batch B, from :func:`workload.trace_training`) with the columns in ``TRACE_COLUMNS``
+(the required columns of :mod:`workload.schema`, the contract of a trace), and a memory
 hierarchy (:class:`Hierarchy`: on-chip SRAM buffers, each serving some data types and costed by
 :mod:`hwmodel.sram`, plus a DRAM type from :mod:`hwmodel.dram`).
 
@@ -21,7 +22,8 @@ size S in capacity C keeps a fraction f = min(1, C/S) resident; the rest lives i
 through the buffer, so a read of non-resident data is first *filled* (DRAM read + SRAM write) and
 a write of non-resident data is later *spilled* (SRAM read + DRAM write). The input batch of
 every iteration is filled from DRAM. Data types that no buffer serves are accessed in DRAM
-directly. Each tensor movement is counted once per level and movement:
+directly. Each tensor movement is counted once per level and movement; which trace column is
+which data type and access is the schema's (``ACCESS_COLUMNS``):
 
 * ``weight``: reads ``weight_read_fwd/bwd/update_elems``; writes ``weight_write_elems``.
 * ``optstate``: reads/writes ``optstate_read/write_elems``.
@@ -39,37 +41,22 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from hwmodel import dram
 from hwmodel.sram import sram
 from hwmodel.sram.api import parse_size
 from hwmodel.sram.errors import SramInputError
+from workload import schema
+from workload.errors import WorkloadError
 
-DATA_TYPES = ("weight", "activation", "gradient", "optstate")
-#: Trace column -> (data type, access) of every datapath access of one training iteration.
-ACCESS_COLUMNS: dict[str, tuple[str, str]] = {
-    "weight_read_fwd_elems": ("weight", "read"),
-    "weight_read_bwd_elems": ("weight", "read"),
-    "weight_read_update_elems": ("weight", "read"),
-    "weight_write_elems": ("weight", "write"),
-    "optstate_read_elems": ("optstate", "read"),
-    "optstate_write_elems": ("optstate", "write"),
-    "ifmap_read_elems": ("activation", "read"),
-    "ofmap_write_elems": ("activation", "write"),
-    "act_saved_write_elems": ("activation", "write"),
-    "act_saved_read_elems": ("activation", "read"),
-    "actgrad_read_elems": ("gradient", "read"),
-    "actgrad_write_elems": ("gradient", "write"),
-    "wgrad_write_elems": ("gradient", "write"),
-    "wgrad_read_elems": ("gradient", "read"),
-}
-TRACE_COLUMNS = (
-    "layer", "kind", "branch", "trainable", "params", "bytes_per_elem", "fwd_macs",
-    "bwd_input_macs", "bwd_weight_macs", "update_mults", "update_adds", "elementwise_ops",
-    "act_saved_elems", *ACCESS_COLUMNS,
-)
+#: Data types a buffer can hold (:data:`workload.schema.DATA_TYPES`).
+DATA_TYPES = schema.DATA_TYPES
+#: Trace column -> (data type, access) of every datapath access of one training iteration
+#: (:data:`workload.schema.ACCESS_COLUMNS`).
+ACCESS_COLUMNS: dict[str, tuple[str, str]] = schema.ACCESS_COLUMNS
+#: The columns a trace must have to be costed (:data:`workload.schema.REQUIRED_COLUMNS`).
+TRACE_COLUMNS: tuple[str, ...] = schema.REQUIRED_COLUMNS
 #: Movements of :func:`access_energy`: the datapath's own access, a DRAM->SRAM fill of
 #: non-resident data before it is read, an SRAM->DRAM spill of non-resident data it wrote.
 MOVEMENTS = ("access", "fill", "spill")
@@ -161,18 +148,12 @@ class Hierarchy:
 
 
 def check_trace(trace: pd.DataFrame) -> None:
-    """Raise :class:`SramInputError` naming the first missing or negative column."""
-    missing = [c for c in TRACE_COLUMNS if c not in trace.columns]
-    if missing:
-        raise SramInputError(f"trace: missing column(s) {missing}; expected learning.trace "
-                             "output")
-    num = [c for c in TRACE_COLUMNS if c not in ("layer", "kind", "branch", "trainable")]
-    vals = trace[num].to_numpy(dtype=float)
-    if (vals < 0).any() or not np.isfinite(vals).all():
-        col = num[int(np.argmax(((vals < 0) | ~np.isfinite(vals)).any(axis=0)))]
-        raise SramInputError(f"trace: column {col!r} has negative or non-finite counts")
-    if (trace["bytes_per_elem"] <= 0).any():
-        raise SramInputError("trace: bytes_per_elem must be positive")
+    """Raise :class:`SramInputError` naming the first missing, negative or non-finite column of
+    ``TRACE_COLUMNS`` and the fix (:func:`workload.schema.validate`)."""
+    try:
+        schema.validate(trace, TRACE_COLUMNS)
+    except WorkloadError as exc:
+        raise SramInputError(str(exc)) from None
 
 
 def _bytes(rows: pd.DataFrame, col: str) -> pd.Series:

@@ -1,13 +1,13 @@
 """``make docs``: regenerate every measured table and figure of docs/ and README.md.
 
 Each block is a function that runs the real tools (through their cached APIs) and returns
-markdown; README.md holds each block between ``<!-- BEGIN docs:NAME -->`` and
-``<!-- END docs:NAME -->`` and this script replaces what is between the markers, never anything
-else. Files under docs/ (CSVs, figures) are written by the same functions.
+markdown; README.md or one page of docs/ holds each block between ``<!-- BEGIN docs:NAME -->``
+and ``<!-- END docs:NAME -->`` and this script replaces what is between the markers, never
+anything else. Files under docs/ (CSVs, figures) are written by the same functions.
 
     .venv/bin/python scripts/docs.py [--only NAME ...] [--check]
 
-``--check`` only verifies that README.md has exactly the blocks this script knows (fast).
+``--check`` only verifies that the pages hold exactly the blocks this script knows, each once.
 """
 
 from __future__ import annotations
@@ -192,8 +192,8 @@ def resnet18_memory_block() -> str:
 
     from hwmodel.memory import Hierarchy, access_energy, model_storage, working_memory
     from learning.models import freeze_prefix, resnet, sharing_point_for_percent, split_counts
-    from learning.trace import trace_training
     from learning.training import OptimizerSpec
+    from workload import trace_training
 
     torch.manual_seed(0)
     opt = OptimizerSpec("sgd", 0.05, 0.9, 5e-4)
@@ -229,45 +229,63 @@ def resnet18_memory_block() -> str:
     return md(table) + text
 
 
-# -- README plumbing -----------------------------------------------------------------------------
+# -- page plumbing -------------------------------------------------------------------------------
+
+
+def pages() -> list[Path]:
+    """README.md and every page of docs/ (where blocks may live)."""
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
+def block_homes() -> dict[str, list[Path]]:
+    """Block name -> the pages that hold it."""
+    homes: dict[str, list[Path]] = {}
+    for page in pages():
+        for name, _ in MARK.findall(page.read_text()):
+            homes.setdefault(name, []).append(page)
+    return homes
 
 
 def replace_blocks(text: str, produced: dict[str, str]) -> str:
-    """``text`` with the body of every produced block replaced; unknown or missing markers are
-    a one-line error."""
-    found = MARK.findall(text)
-    names = [n for n, _ in found]
-    missing = sorted(set(produced) - set(names))
-    if missing:
-        raise SystemExit(f"docs: README.md has no block {missing[0]!r}; add "
-                         f"<!-- BEGIN docs:{missing[0]} --> ... <!-- END docs:{missing[0]} -->")
+    """``text`` with the body of every produced block it holds replaced."""
     return MARK.sub(lambda m: (f"<!-- BEGIN docs:{m.group(1)} -->\n"
                                f"{produced.get(m.group(1), m.group(2))}"
                                f"<!-- END docs:{m.group(1)} -->"), text)
 
 
+def check_homes(homes: dict[str, list[Path]]) -> str | None:
+    """A one-line problem with the markers (unknown, missing or repeated block), or None."""
+    for name, where in sorted(homes.items()):
+        if name not in BLOCKS:
+            return f"{where[0].name} holds block {name!r}, which scripts/docs.py does not make"
+        if len(where) > 1:
+            return f"block {name!r} is in {len(where)} places ({where[0].name}, ...); keep one"
+    missing = sorted(set(BLOCKS) - set(homes))
+    if missing:
+        return (f"no page holds block {missing[0]!r}; add <!-- BEGIN docs:{missing[0]} --> "
+                f"... <!-- END docs:{missing[0]} --> where it belongs")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scripts/docs.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", nargs="+", choices=sorted(BLOCKS), help="only these blocks")
-    ap.add_argument("--check", action="store_true", help="only check README's markers")
+    ap.add_argument("--check", action="store_true", help="only check the pages' markers")
     args = ap.parse_args(argv)
-    text = README.read_text()
-    names = {n for n, _ in MARK.findall(text)}
-    unknown = sorted(names - set(BLOCKS))
-    if unknown or (args.check and names != set(BLOCKS)):
-        bad = unknown or sorted(set(BLOCKS) - names)
-        print(f"docs: README.md block {bad[0]!r} does not match scripts/docs.py's blocks "
-              f"({', '.join(sorted(BLOCKS))})", file=sys.stderr)
+    homes = block_homes()
+    problem = check_homes(homes)
+    if problem:
+        print(f"docs: {problem}", file=sys.stderr)
         return 2
     if args.check:
         return 0
-    DOCS.mkdir(exist_ok=True)
     produced = {}
     for name in args.only or list(BLOCKS):
         print(f"docs: {name}", flush=True)
         produced[name] = BLOCKS[name]()
-    atomic_write(README, replace_blocks(README.read_text(), produced))
-    print(f"docs: updated {len(produced)} block(s) of README.md and docs/")
+    for page in {p for name in produced for p in homes[name]}:
+        atomic_write(page, replace_blocks(page.read_text(), produced))
+    print(f"docs: updated {len(produced)} block(s) in README.md and docs/")
     return 0
 
 

@@ -196,9 +196,9 @@ def test_bad_trace() -> None:
 
 @pytest.mark.slow
 def test_resnet18_trace_from_learning_trace() -> None:
-    """ResNet-18 (CIFAR) traced by learning.trace: sharing saves storage and access energy."""
+    """ResNet-18 (CIFAR) traced by workload: sharing saves storage and access energy."""
     torch = pytest.importorskip("torch")
-    lt = pytest.importorskip("learning.trace")
+    lt = pytest.importorskip("workload")
     lm = pytest.importorskip("learning.models")
     torch.set_num_threads(1)
     net = lm.resnet("resnet18", 10)

@@ -1,4 +1,5 @@
-"""Per-operator work model for training traces: MACs and element-wise operations of one ATen op.
+"""Per-operator work model of the workload trace: MACs and element-wise operations of one ATen
+op (used by :mod:`workload.recorder`).
 
 :func:`op_work` turns one ATen operator call, as dispatched during the forward pass, into the
 work it causes in the forward pass *and* in its backward pass. Which backward products PyTorch
@@ -141,6 +142,57 @@ def _matmul_work(kind: str, a: torch.Tensor, b: torch.Tensor, is_param: Callable
     return w
 
 
+def _conv_work(args: tuple, out_t: torch.Tensor) -> OpWork:
+    """``aten.convolution``: MACs forward, input gradient iff the input needs one (reading
+    the weight), weight gradient iff the weight needs one; a bias adds one op per output
+    element forward and, if it needs a gradient, backward."""
+    x, wt, bias = args[0], args[1], args[2]
+    transposed, groups = bool(args[6]), int(args[8])
+    macs = conv_macs(list(x.shape), list(wt.shape), list(out_t.shape), transposed, groups)
+    n_out = out_t.numel()
+    w = OpWork(kind="convolution", fwd_macs=macs)
+    if _rg(x):
+        w.bwd_input_macs = macs
+        w.weight_read_bwd_elems = wt.numel()
+    if _rg(wt):
+        w.bwd_weight_macs = macs
+    if isinstance(bias, torch.Tensor):
+        w.fwd_elementwise_ops += n_out
+        if _rg(bias):
+            w.bwd_elementwise_ops += n_out
+    return w
+
+
+#: ATen batch-norm ops (training and eval forms).
+BATCH_NORM_OPS = ("native_batch_norm", "_native_batch_norm_legit", "_batch_norm_with_update",
+                  "_native_batch_norm_legit_no_training", "_batch_norm_no_update")
+
+
+def _batch_norm_work(base: str, args: tuple) -> OpWork:
+    """Batch norm (per element): training 7 ops forward, 9 backward with an input gradient
+    (else 5 if gamma/beta need one); eval 2 forward, 1 + 5 backward likewise; the input
+    gradient reads gamma."""
+    x = args[0]
+    gamma = args[1] if len(args) > 1 else None
+    beta = args[2] if len(args) > 2 else None
+    if base == "native_batch_norm" or base == "_native_batch_norm_legit":
+        training = bool(args[5]) if len(args) > 5 else True
+    else:
+        training = base == "_batch_norm_with_update"
+    n = x.numel()
+    param_rg = _rg(gamma) or _rg(beta)
+    w = OpWork(kind="batch_norm")
+    if training:
+        w.fwd_elementwise_ops = 7 * n
+        w.bwd_elementwise_ops = 9 * n if _rg(x) else (5 * n if param_rg else 0)
+    else:
+        w.fwd_elementwise_ops = 2 * n
+        w.bwd_elementwise_ops = (n if _rg(x) else 0) + (5 * n if param_rg else 0)
+    if _rg(x) and isinstance(gamma, torch.Tensor):
+        w.weight_read_bwd_elems = gamma.numel()
+    return w
+
+
 def op_work(
     func: torch._ops.OpOverload,
     args: tuple,
@@ -162,20 +214,7 @@ def op_work(
     any_rg = any(_rg(t) for t in tensors)
 
     if func in (aten.convolution.default, aten._convolution.default):
-        x, wt, bias = args[0], args[1], args[2]
-        transposed, groups = bool(args[6]), int(args[8])
-        macs = conv_macs(list(x.shape), list(wt.shape), list(out_t.shape), transposed, groups)
-        w = OpWork(kind="convolution", fwd_macs=macs)
-        if _rg(x):
-            w.bwd_input_macs = macs
-            w.weight_read_bwd_elems = wt.numel()
-        if _rg(wt):
-            w.bwd_weight_macs = macs
-        if isinstance(bias, torch.Tensor):
-            w.fwd_elementwise_ops += n_out
-            if _rg(bias):
-                w.bwd_elementwise_ops += n_out
-        return w
+        return _conv_work(args, out_t)
     if base in ("mm", "bmm"):
         return _matmul_work(base, args[0], args[1], is_param)
     if base in ("addmm", "baddbmm"):
@@ -185,27 +224,8 @@ def op_work(
         if _rg(bias):
             w.bwd_elementwise_ops += n_out
         return w
-    if base in ("native_batch_norm", "_native_batch_norm_legit", "_batch_norm_with_update",
-                "_native_batch_norm_legit_no_training", "_batch_norm_no_update"):
-        x = args[0]
-        gamma = args[1] if len(args) > 1 else None
-        beta = args[2] if len(args) > 2 else None
-        if base == "native_batch_norm" or base == "_native_batch_norm_legit":
-            training = bool(args[5]) if len(args) > 5 else True
-        else:
-            training = base == "_batch_norm_with_update"
-        n = x.numel()
-        param_rg = _rg(gamma) or _rg(beta)
-        w = OpWork(kind="batch_norm")
-        if training:
-            w.fwd_elementwise_ops = 7 * n
-            w.bwd_elementwise_ops = 9 * n if _rg(x) else (5 * n if param_rg else 0)
-        else:
-            w.fwd_elementwise_ops = 2 * n
-            w.bwd_elementwise_ops = (n if _rg(x) else 0) + (5 * n if param_rg else 0)
-        if _rg(x) and isinstance(gamma, torch.Tensor):
-            w.weight_read_bwd_elems = gamma.numel()
-        return w
+    if base in BATCH_NORM_OPS:
+        return _batch_norm_work(base, args)
     if base in ("relu", "threshold", "hardtanh", "leaky_relu", "relu6", "elu", "gelu", "silu"):
         return OpWork(kind=base, fwd_elementwise_ops=n_out,
                       bwd_elementwise_ops=n_out if _rg(args[0]) else 0)

@@ -1,8 +1,8 @@
-"""``python -m learning trace``: layer-wise MACs and memory accesses of one training iteration.
+"""``python -m workload trace``: layer-wise MACs and memory accesses of one training iteration.
 
 Builds a model from :mod:`learning.models`, freezes the prefix of blocks for the requested
-sharing percentage, runs real training iterations under :func:`learning.trace.trace_training`
-and prints (or writes) the per-layer trace.
+sharing percentage, runs real training iterations under :func:`workload.trace_training` and
+prints (or writes) the per-layer trace. ``python -m learning trace`` is an alias.
 """
 
 from __future__ import annotations
@@ -16,20 +16,14 @@ import sys
 import torch
 
 from learning.errors import LearningError
-from learning.trace import (
-    TraceError,
-    TraceResult,
-    columns_help,
-    optimizer_spec,
-    save_samples,
-    trace_training,
-)
 from learning.training import OptimizerSpec, to_float
-from pnsutil import atomic_path
+from workload.api import OPTIMIZERS, TraceResult, optimizer_spec, trace_training
+from workload.errors import TraceError, WorkloadError
+from workload.io import FORMATS, check_output_folder, save_samples, write_table
+from workload.schema import columns_help
 
-PROG = "learning trace"
+PROG = "workload trace"
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16}
-FORMATS = (".csv", ".parquet", ".json")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         "of one training iteration, recorded from real PyTorch execution.",
         epilog="Output columns (one row per executed layer call, per iteration of batch B):\n"
         + columns_help()
-        + "\n\nExample: python -m learning trace --model resnet18 --share 80 --batch 64 --json",
+        + "\n\nExample: python -m workload trace --model resnet18 --share 80 --batch 64 --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", required=True,
@@ -54,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--in-channels", type=int, default=None,
                    help="input channels (default 1 for lenet, else 3)")
     p.add_argument("--width", type=float, default=1.0, help="channel-width multiplier")
-    p.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default="sgd",
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
                    help="optimizer of the traced step (default sgd)")
     p.add_argument("--weight-decay", type=float, default=None,
                    help="L2 weight decay of the traced optimizer (default 0; the experiment "
@@ -81,30 +75,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-
-
-def _atomic_write(path: str, write: object) -> None:
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    if not os.path.isdir(folder):
-        raise LearningError(f"output folder {folder} does not exist; create it first")
-    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
-        write(str(tmp))  # type: ignore[operator]
-
-
-def write_table(result: TraceResult, path: str) -> None:
-    """Write ``result.df`` as CSV, Parquet or JSON (records) by the file extension."""
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in FORMATS:
-        raise LearningError(f"output {path!r} must end in .csv, .parquet or .json")
-    df = result.df
-    if ext == ".csv":
-        _atomic_write(path, lambda p: df.to_csv(p, index=False))
-    elif ext == ".parquet":
-        _atomic_write(path, lambda p: df.to_parquet(p, index=False))
-    else:
-        _atomic_write(path, lambda p: df.to_json(p, orient="records", indent=1))
-
-
 def summary(result: TraceResult, meta: dict) -> dict:
     """JSON-ready summary: metadata, MACs by phase, totals, timing, storage, checks."""
     return {
@@ -124,20 +94,19 @@ def summary(result: TraceResult, meta: dict) -> dict:
 
 def _validate(args: argparse.Namespace) -> None:
     if not 0.0 <= args.share <= 100.0:
-        raise LearningError(f"--share {args.share:g} is outside 0-100; give a percentage")
+        raise WorkloadError(f"--share {args.share:g} is outside 0-100; give a percentage")
     for name in ("batch", "classes", "iterations"):
         if getattr(args, name) < 1:
-            raise LearningError(f"--{name} must be >= 1, got {getattr(args, name)}")
+            raise WorkloadError(f"--{name} must be >= 1, got {getattr(args, name)}")
     if args.samples < 0:
-        raise LearningError(f"--samples must be >= 0, got {args.samples}")
+        raise WorkloadError(f"--samples must be >= 0, got {args.samples}")
     if args.samples_out and not args.samples:
-        raise LearningError("--samples-out needs --samples N (values per tensor) as well")
+        raise WorkloadError("--samples-out needs --samples N (values per tensor) as well")
     if args.out and os.path.splitext(args.out)[1].lower() not in FORMATS:
-        raise LearningError(f"--out {args.out!r} must end in .csv, .parquet or .json")
+        raise WorkloadError(f"--out {args.out!r} must end in .csv, .parquet or .json")
     for path in (args.out, args.samples_out):
-        folder = os.path.dirname(os.path.abspath(path)) if path else ""
-        if path and not os.path.isdir(folder):
-            raise LearningError(f"output folder {folder} does not exist; create it first")
+        if path:
+            check_output_folder(path)
 
 
 def real_batch(name: str, data_root: str | None, batch: int,
@@ -150,7 +119,7 @@ def real_batch(name: str, data_root: str | None, batch: int,
 
     ds = load_dataset(name, data_root=data_root)
     if batch > len(ds.x_train):
-        raise LearningError(f"--batch {batch} exceeds the {len(ds.x_train)} training images")
+        raise WorkloadError(f"--batch {batch} exceeds the {len(ds.x_train)} training images")
     idx = np.random.default_rng(seed).choice(len(ds.x_train), size=batch, replace=False)
     x = to_float(ds.x_train[np.sort(idx)])  # the normalization training uses
     return x, torch.from_numpy(ds.y_train[np.sort(idx)].astype(np.int64))
@@ -168,12 +137,12 @@ def run(args: argparse.Namespace) -> tuple[TraceResult, dict]:
     if args.dataset:
         x, y = real_batch(args.dataset, args.data_root, args.batch, args.seed)
         if int(y.max()) >= args.classes:
-            raise LearningError(f"{args.dataset} has labels up to {int(y.max())}; pass "
+            raise WorkloadError(f"{args.dataset} has labels up to {int(y.max())}; pass "
                                 f"--classes {int(y.max()) + 1} or more")
     size = args.image_size or (x.shape[-1] if x is not None else (28 if is_lenet else 32))
     chans = args.in_channels or (x.shape[1] if x is not None else (1 if is_lenet else 3))
     if x is not None and tuple(x.shape[1:]) != (chans, size, size):
-        raise LearningError(f"{args.dataset} images are {'x'.join(map(str, x.shape[1:]))}; "
+        raise WorkloadError(f"{args.dataset} images are {'x'.join(map(str, x.shape[1:]))}; "
                             "drop --in-channels/--image-size or match them")
     torch.manual_seed(args.seed)
     net = build_model(args.model, args.classes, in_channels=chans, image_size=size,
@@ -227,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             write_table(result, args.out)
         if args.samples_out:
             save_samples(result, args.samples_out)
-    except LearningError as exc:
+    except (WorkloadError, LearningError) as exc:  # LearningError: unknown model or dataset
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -9,7 +9,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
 from learning.models import BlockNet, build_model, freeze_prefix, sharing_point_for_percent
-from learning.trace import COLUMN_DOCS, COLUMNS, TraceError, save_samples, trace_training
+from workload import COLUMN_DOCS, COLUMNS, TraceError, save_samples, trace_training
 
 torch.set_num_threads(1)
 
@@ -445,8 +445,8 @@ def test_optimizer_spec_from_config_and_presets() -> None:
     import dataclasses
 
     from learning.config import load_config
-    from learning.trace import optimizer_spec
     from learning.training import OptimizerSpec
+    from workload.api import optimizer_spec
 
     cfg = load_config("fast")
     spec = OptimizerSpec.from_config(cfg)
@@ -468,9 +468,9 @@ def test_training_and_trace_build_the_optimizer_in_one_place(monkeypatch) -> Non
     single-tensor path."""
     import numpy as np
 
-    from learning import trace as T
     from learning import training
     from learning.training import OptimizerSpec
+    from workload import api as T
 
     built: list[tuple[str, OptimizerSpec, bool | None, dict]] = []
     real = training.build_optimizer

@@ -1,4 +1,5 @@
-"""``python -m learning trace``: JSON/CSV/Parquet outputs and one-line errors."""
+"""``python -m workload trace`` (and its alias ``python -m learning trace``): JSON/CSV/Parquet
+outputs and one-line errors."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import pandas as pd
 import pytest
 
 from learning.__main__ import main as learning_main
-from learning.cli_trace import main
-from learning.trace import COLUMNS
+from workload import COLUMNS
+from workload.cli import main
 
 BASE = ["--model", "lenet", "--batch", "4", "--iterations", "1", "--threads", "1"]
 
@@ -62,7 +63,7 @@ def test_operand_samples_file(tmp_path) -> None:
 def test_bad_input_one_line_exit_2(argv: list[str], needle: str, capsys, tmp_path) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and err.startswith("learning trace: error:") and needle in err
+    assert err.count("\n") == 0 and err.startswith("workload trace: error:") and needle in err
 
 
 def test_dispatch_through_package_main(capsys) -> None:
