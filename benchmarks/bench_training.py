@@ -12,7 +12,7 @@ trunk outputs computed once (``TrunkCache``, "cached"). Sharing points come from
 ``learning.models.sharing_point_for_percent`` (the largest block boundary not above the target;
 the exact share is printed). The MAC prediction is ``MACs(k=0) / MACs(k)`` with training MACs
 per image (forward + input-gradient + weight-gradient conv/linear MACs) counted by
-``learning.trace.trace_training`` at ``--trace-batch`` with the first ``k`` blocks frozen; for
+``workload.trace_training`` at ``--trace-batch`` with the first ``k`` blocks frozen; for
 cached training the trunk's forward MACs are left out (rows of blocks ``< k``). Inputs are
 synthetic random uint8 images (timing does not depend on pixel values).
 """
@@ -39,9 +39,9 @@ from learning.models import (  # noqa: E402
     freeze_prefix,
     sharing_point_for_percent,
 )
-from learning.network import make_clone_branch, trainable_params  # noqa: E402
-from learning.trace import trace_training  # noqa: E402
+from learning.network import make_clone_branch, own_params  # noqa: E402
 from learning.training import train_model  # noqa: E402
+from workload import trace_training  # noqa: E402
 
 TARGETS = (0.0, 50.0, 80.0, 95.0)  # requested sharing, % of parameters
 GOAL_CACHE_X = 4.0  # per-epoch speedup of the trunk cache at ~80 % sharing
@@ -77,7 +77,7 @@ def timed_train(base, k: int, x: np.ndarray, y: np.ndarray, batch: int, epochs: 
     trunk, head = Experiment.branch_forward(SimpleNamespace(base=base), branch, split=True)
     stats = train_model(head, branch, x, y, epochs=epochs, batch_size=batch, lr=0.01, seed=0,
                         progress=False, trunk=trunk, cache_trunk=cache)
-    return stats, trainable_params(branch)
+    return stats, own_params(branch)  # a fresh clone branch trains all it owns
 
 
 def bench_model(model: str, a: argparse.Namespace) -> list[dict]:
@@ -159,7 +159,7 @@ def main() -> int:
           f"{load1[0]:.2f}/{load1[1]:.2f}/{load1[2]:.2f} at end; {wall:.0f} s. Synthetic random "
           f"uint8 images {SHAPE[0]}x{SHAPE[1]}x{SHAPE[2]} (timing does not depend on pixel "
           f"values), {NUM_CLASSES} classes, batch {a.batch}, epoch = {a.epoch_images} images, "
-          "SGD momentum. MACs: training conv/linear MACs per image from learning.trace.\n")
+          "SGD momentum. MACs: training conv/linear MACs per image from workload.trace_training.\n")
     print("| model | target % | k | shared % (exact) | trained params | train MMACs/image | "
           "predicted speedup | s/iter | measured speedup | measured/predicted | "
           "s/epoch uncached |")

@@ -8,8 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+from learning.approaches import APPROACHES
 from learning.config import available_configs, load_config
+from learning.data import DATASETS
 from learning.errors import LearningError
+from learning.models import MODELS
 
 PROG = "python -m learning run"
 
@@ -20,14 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"config name ({', '.join(available_configs())}) or .toml path "
                         "(default: fast)")
     p.add_argument("--list-configs", action="store_true", help="list the named configs and exit")
-    p.add_argument("--dataset", help="fashion-mnist, mnist5k, emnist-letters, digits-letters, "
-                   "cifar10, cifar100, imagefolder")
+    p.add_argument("--dataset", help=f"{', '.join(DATASETS)}, or package.module:loader")
     p.add_argument("--data-root", help="folder with the optional datasets (default ../shared/data)")
     p.add_argument("--data-path", help="image-folder root (root/<class>/<image>)")
     p.add_argument("--splits", help="class split, e.g. 4+3+3")
-    p.add_argument("--model", help="lenet, mlpconv, resnet18/34/50/101")
+    p.add_argument("--model", help=f"{', '.join(MODELS)}, or package.module:factory (a "
+                   "function (num_classes, in_channels, image_size, width) -> BlockNet)")
     p.add_argument("--width", type=float, help="channel multiplier of the model")
-    p.add_argument("--approach", help="widen (1), clone (2) or partial (3)")
+    p.add_argument("--approach", help=", ".join(
+        f"{n} ({a.number})" if a.number else n for n, a in APPROACHES.items()))
     p.add_argument("--new-maps", type=int, help="approach 1: new last-conv maps per task")
     p.add_argument("--clone-blocks", type=int, help="approach 2: final blocks cloned per task")
     p.add_argument("--sharing", type=float, dest="sharing_percent",

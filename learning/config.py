@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from learning.data import DATASET_NAMES, parse_splits
+from learning.approaches import approach_class, approach_key
+from learning.data import dataset_key, dataset_loader, parse_splits
 from learning.errors import LearningError
-from learning.models import MODEL_NAMES
+from learning.models import model_factory, model_key
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-APPROACHES = ("widen", "clone", "partial")  # paper's approaches 1, 2 and 3
-APPROACH_ALIASES = {"1": "widen", "2": "clone", "3": "partial"}
 BASELINES = ("no-sharing", "joint")
 
 
@@ -141,20 +140,13 @@ def config_from_dict(data: dict[str, Any]) -> ExperimentConfig:
 
 def validate(cfg: ExperimentConfig) -> None:
     """Raise :class:`LearningError` on the first bad field (one line naming it and the fix)."""
-    cfg.dataset = cfg.dataset.lower().replace("_", "-")
-    if cfg.dataset not in DATASET_NAMES:
-        raise LearningError(
-            f"unknown dataset {cfg.dataset!r}; use one of: {', '.join(DATASET_NAMES)}"
-        )
-    cfg.model = cfg.model.lower()
-    if cfg.model not in MODEL_NAMES:
-        raise LearningError(f"unknown model {cfg.model!r}; use one of: {', '.join(MODEL_NAMES)}")
+    cfg.dataset = dataset_key(cfg.dataset)
+    dataset_loader(cfg.dataset)  # a registered dataset, or package.module:loader importable
+    cfg.model = model_key(cfg.model)
+    model_factory(cfg.model)
     cfg.splits = parse_splits(cfg.splits)
-    cfg.approach = APPROACH_ALIASES.get(str(cfg.approach), str(cfg.approach).lower())
-    if cfg.approach not in APPROACHES:
-        raise LearningError(
-            f"unknown approach {cfg.approach!r}; use widen (1), clone (2) or partial (3)"
-        )
+    cfg.approach = approach_key(cfg.approach)
+    approach = approach_class(cfg.approach)
     if cfg.sharing_percent is not None and not 0.0 <= float(cfg.sharing_percent) <= 100.0:
         raise LearningError(
             f"sharing {cfg.sharing_percent} % is outside 0-100 %; give a percentage in 0..100"
@@ -162,16 +154,12 @@ def validate(cfg: ExperimentConfig) -> None:
     for p in cfg.sweep_percents or []:
         if not 0.0 <= float(p) <= 100.0:
             raise LearningError(f"sweep sharing {p} % is outside 0-100 %; use values in 0..100")
-    if cfg.approach == "partial" and not cfg.sweep and cfg.sharing_percent is None:
-        raise LearningError("approach partial without sweep needs sharing_percent = 0..100")
     if cfg.tolerance < 0:
         raise LearningError(f"tolerance must be >= 0 accuracy points, got {cfg.tolerance}")
     for b in cfg.baselines:
         if b not in BASELINES:
             raise LearningError(f"unknown baseline {b!r}; use any of: {', '.join(BASELINES)}")
-    if cfg.approach == "partial" and cfg.sweep and "no-sharing" not in cfg.baselines:
-        raise LearningError("the sharing sweep compares against the no-sharing baseline; "
-                            "add 'no-sharing' to baselines or set sweep = false")
+    approach.check_config(cfg)
     from learning.combine import RULES
 
     if cfg.combiner not in RULES:

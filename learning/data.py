@@ -16,6 +16,9 @@ Sources (all real data, nothing synthetic):
 - ``cifar100``: the official ``cifar-100-python`` pickles (fine labels) under the data root.
 - ``imagefolder``: ``<path>/<class>/<image>`` for users' own data (Pillow-readable images).
 
+They are registered in :data:`DATASETS` (name -> loader of a :class:`DataRequest`); a config may
+also name a loader of its own as ``dataset = "package.module:loader"``.
+
 Arrays are ``uint8`` of shape ``(N, C, H, W)``; labels ``int64``.
 
 Task isolation: :class:`TaskData` hands out a task's training/validation arrays only while that
@@ -32,20 +35,17 @@ import importlib.util
 import io
 import pickle
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from learning.errors import LearningError
+from learning.registry import is_import_spec, lookup
 from pnsutil import atomic_path
 from pnsutil import cache_dir as pns_cache_dir
 
-DATASET_NAMES = (
-    "fashion-mnist", "mnist5k", "emnist-letters", "digits-letters", "cifar10", "cifar100",
-    "imagefolder",
-)
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 
@@ -365,31 +365,64 @@ def load_image_folder(
     return ImageDataset("imagefolder", x[tr], y[tr], x[te], y[te], classes, str(root))
 
 
+@dataclass(frozen=True)
+class DataRequest:
+    """Where a loader finds its data: ``data_root`` (folder of the optional datasets),
+    ``data_path`` (a dataset's own folder, e.g. an image folder), and the image size and
+    channel count a loader that resizes should produce."""
+
+    data_root: str | Path | None = None
+    data_path: str | Path | None = None
+    image_size: int = 32
+    channels: int = 3
+
+
+DatasetLoader = Callable[[DataRequest], ImageDataset]
+
+#: Dataset name -> loader. Add one with :func:`register_dataset`, or name a loader of your own
+#: as ``"package.module:loader"`` in a config (it takes a :class:`DataRequest`).
+DATASETS: dict[str, DatasetLoader] = {
+    "fashion-mnist": lambda r: load_fashion_mnist(r.data_path),
+    "mnist5k": lambda r: load_mnist5k(),
+    "emnist-letters": lambda r: load_emnist_letters(r.data_root),
+    "digits-letters": lambda r: load_digits_letters(r.data_root),
+    "cifar10": lambda r: load_cifar10(r.data_root),
+    "cifar100": lambda r: load_cifar100(r.data_root),
+    "imagefolder": lambda r: load_image_folder(r.data_path, r.image_size, r.channels),
+}
+
+
+def register_dataset(name: str, loader: DatasetLoader) -> None:
+    """Make ``loader`` loadable as ``name`` by :func:`load_dataset` and configs."""
+    DATASETS[dataset_key(name)] = loader
+
+
+def dataset_key(name: str) -> str:
+    """A registered dataset name normalized (lower case, ``-`` for ``_``); a
+    ``package.module:loader`` name unchanged."""
+    return name if is_import_spec(name) else name.lower().replace("_", "-")
+
+
+def dataset_loader(name: str) -> DatasetLoader:
+    """The loader of a registered dataset or of a ``"package.module:loader"`` name."""
+    return lookup(DATASETS, dataset_key(name), "dataset",
+                  function="loader function (DataRequest) -> ImageDataset")
+
+
 def load_dataset(
     name: str, data_root: str | Path | None = None, data_path: str | Path | None = None,
     image_size: int = 32, channels: int = 3,
 ) -> ImageDataset:
-    """Load a dataset by name (see :data:`DATASET_NAMES`)."""
-    key = name.lower().replace("_", "-")
+    """Load a dataset of :data:`DATASETS` (or a ``"package.module:loader"``) by name."""
     if data_root is not None and not Path(data_root).is_dir():
         raise LearningError(
             f"data root {str(data_root)!r} does not exist; pass an existing --data-root"
         )
-    if key == "fashion-mnist":
-        return load_fashion_mnist(data_path)
-    if key == "mnist5k":
-        return load_mnist5k()
-    if key == "emnist-letters":
-        return load_emnist_letters(data_root)
-    if key == "digits-letters":
-        return load_digits_letters(data_root)
-    if key == "cifar10":
-        return load_cifar10(data_root)
-    if key == "cifar100":
-        return load_cifar100(data_root)
-    if key == "imagefolder":
-        return load_image_folder(data_path, image_size, channels)
-    raise LearningError(f"unknown dataset {name!r}; use one of: {', '.join(DATASET_NAMES)}")
+    ds = dataset_loader(name)(DataRequest(data_root, data_path, image_size, channels))
+    if not isinstance(ds, ImageDataset):
+        raise LearningError(f"dataset {name!r} returned a {type(ds).__name__}, not an "
+                            "ImageDataset")
+    return ds
 
 
 # ----------------------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 :func:`run_experiment` learns a task sequence (class splits of one dataset) and evaluates:
 
-- the chosen approach (1 ``widen``: new last-conv maps + output neurons; 2 ``clone``: clone the
-  final block(s) as a branch on a frozen trunk; 3 ``partial``: share the first blocks holding a
-  given share of the parameters, optionally picked by a sweep on task 1),
+- the chosen approach (:mod:`learning.approaches`; 1 ``widen``: new last-conv maps + output
+  neurons; 2 ``clone``: clone the final block(s) as a branch on a frozen trunk; 3 ``partial``:
+  share the first blocks holding a given share of the parameters, optionally picked by a sweep
+  on task 1),
 - the no-sharing baseline (clone the whole previous network, fine-tune all of it),
 - joint training on all classes at once.
 
@@ -33,18 +34,16 @@ import torch
 from torch import nn
 
 from learning import distributed
+from learning.approaches import Approach, NewBranch, approach_class, clone_label
 from learning.combine import RULES, BranchOutput, BranchStats, fit_branch_stats, fit_temperature
 from learning.config import ExperimentConfig
 from learning.data import ImageDataset, TaskData, load_dataset, make_tasks
 from learning.errors import LearningError
 from learning.models import (
     BlockNet,
-    ConvStack,
-    Head,
     build_model,
-    count_trainable,
+    count_params,
     freeze,
-    sharing_point_for_percent,
     sharing_points,
     split_counts,
 )
@@ -52,6 +51,7 @@ from learning.network import (
     CloneBranch,
     TrainingNetwork,
     UpdatedNetwork,
+    WidenBranch,
     base_branch,
     branch_output,
     build_training_network,
@@ -65,7 +65,6 @@ from learning.results import (
     CombinationResult,
     MethodResult,
     Results,
-    SweepPoint,
     write_results,
 )
 from learning.training import (
@@ -124,6 +123,13 @@ class Checkpoint:
             )
         self.states, self.infos = states, infos
 
+    def put(self, label: str, module: nn.Module, info: dict[str, Any]) -> None:
+        """Add trained stage ``label`` (a CPU copy of ``module``'s state) and rewrite the file."""
+        self.states[label] = {k: v.detach().cpu().clone() for k, v in
+                              module.state_dict().items()}
+        self.infos[label] = info
+        self.save()
+
     def save(self) -> None:
         if self.path is None or not distributed.is_main():  # rank 0 writes under torchrun
             return
@@ -140,7 +146,7 @@ class Checkpoint:
 
 
 # ----------------------------------------------------------------------------------------------
-# Experiment
+# Stage training
 # ----------------------------------------------------------------------------------------------
 
 
@@ -157,105 +163,56 @@ def default_output_dir(cfg: ExperimentConfig) -> Path:
     return Path("reports") / "learning" / cfg.name
 
 
-@dataclasses.dataclass(frozen=True)
-class ParamSplit:
-    """Parameter storage of the model built for ``num_classes`` outputs, split at sharing
-    point ``share_k`` (elements; x 4 for float32 bytes): ``shared_params`` in blocks
-    ``< share_k``, ``branch_params`` in the rest (output layer included); ``shared_stats`` /
-    ``branch_stats``: persistent BatchNorm running means and variances (elements; 0 without
-    BatchNorm). ``task_classes``: classes per task. The grown network after T tasks: with
-    sharing, ``shared_params`` once + one branch per task (each built for its task's class
-    count); without sharing, one whole network (shared + branch) per task. Widen (approach 1)
-    branches are no split of the model: use ``sharing_labels()[label]["trained_params"]``."""
+def forward_of(base: BlockNet, branch: nn.Module, split: bool = False) -> Any:
+    """Images -> ``branch`` logits on the frozen ``base``. With ``split``: ``(trunk, head)``
+    where ``trunk`` maps images to the frozen trunk activations the branch reads (a list,
+    ``None`` when it reads only the input image) and ``head`` maps that list to logits."""
 
-    share_k: int
-    num_classes: int
-    shared_params: int
-    branch_params: int
-    shared_stats: int
-    branch_stats: int
-    task_classes: tuple[int, ...]
+    def fwd(x: torch.Tensor) -> torch.Tensor:
+        return branch(trunk_acts(base, x, branch.needs()))
+
+    if not split:
+        return fwd
+    # A clone branch reads acts[share_k]; a widen branch acts[n-2] and acts[n-1].
+    reads = [branch.needs()]
+    if getattr(branch, "kind", "") == "widen":
+        reads = [branch.num_blocks - 2, branch.num_blocks - 1]
+    if reads == [0]:  # no trunk (no-sharing clone): the head reads the images
+        return None, lambda x: branch([x])
+
+    def trunk(x: torch.Tensor) -> list[torch.Tensor]:
+        acts = trunk_acts(base, x, reads[-1])
+        return [acts[i] for i in reads]
+
+    def head(feats: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
+        feats = [feats] if isinstance(feats, torch.Tensor) else feats
+        acts: list[Any] = [None] * (reads[-1] + 1)
+        for i, t in zip(reads, feats, strict=True):
+            acts[i] = t
+        return branch(acts)
+
+    return trunk, head
 
 
-class Experiment:
-    """State of one run: data, base network, trained stages, checkpoint."""
+@dataclasses.dataclass
+class StageTrainer:
+    """What training one stage needs, and nothing else: the config (hyper-parameters and the
+    seed every stage's seeds derive from, with its label), the device and the frozen ``base``
+    network (set once it is trained). The experiment trains through one; a parallel sweep
+    worker gets a copy (:meth:`for_worker`) instead of the whole experiment."""
 
-    def __init__(
-        self, cfg: ExperimentConfig, *, progress: bool = True, resume: bool = True,
-        checkpoint: bool = True, on_stage: Callable[[str], None] | None = None,
-        dataset: ImageDataset | None = None,
-    ) -> None:
-        self.cfg = cfg
-        self.progress = progress
-        self.on_stage = on_stage
-        self.device = resolve_device(cfg.device)
-        self.ds = dataset if dataset is not None else load_dataset(
-            cfg.dataset, cfg.data_root, cfg.data_path, cfg.image_size, cfg.channels
-        )
-        self.tasks, self.guard = make_tasks(
-            self.ds, cfg.splits, cfg.class_order, cfg.val_fraction, cfg.train_per_class,
-            cfg.test_per_class, cfg.seed,
-        )
-        self.out_dir = Path(cfg.output_dir) if cfg.output_dir else default_output_dir(cfg)
-        ck_path = self.out_dir / "checkpoint.pt" if checkpoint else None
-        self.ckpt = Checkpoint(ck_path, cfg.fingerprint())
-        # Validate model-dependent settings before anything is trained or written.
-        probe = build_model(cfg.model, cfg.splits[0], self.ds.in_channels, self.ds.image_size,
-                            cfg.width)
-        n_blocks = len(probe.blocks)
-        if cfg.approach == "clone" and cfg.clone_blocks > n_blocks:
-            raise LearningError(
-                f"clone_blocks {cfg.clone_blocks} exceeds the {n_blocks} blocks of {cfg.model}"
-            )
-        if cfg.approach == "widen" and (
-            n_blocks < 2 or not isinstance(probe.blocks[-2], ConvStack)
-            or not isinstance(probe.blocks[-1], Head)
-        ):
-            raise LearningError(
-                f"approach widen (1) needs lenet or mlpconv, not {cfg.model}; use clone or partial"
-            )
-        if resume:
-            self.ckpt.load()
-        self.from_disk = set(self.ckpt.infos)
-        self.resumed: list[str] = []
-        self.base: BlockNet | None = None
-        # (branch index -> {task j -> digest}) recorded when each branch of a method was made
-        self.logit_digests: dict[str, dict[int, dict[int, str]]] = {}
-        #: Stage label -> trained (frozen) branch, for every stage of train_clone/train_widen.
-        self.branches: dict[str, nn.Module] = {}
-        self.branch_task: dict[str, int] = {}  # stage label -> task index
-        self.points: dict[int, dict[str, dict[str, Any]]] = {}  # task -> label -> point
+    cfg: ExperimentConfig
+    device: torch.device
+    base: BlockNet | None = None
+    progress: bool = True
 
-    # -- helpers ---------------------------------------------------------------------------
+    def for_worker(self) -> StageTrainer:
+        """This trainer for a worker process: the same config, device and base; no progress
+        bars."""
+        assert self.base is not None, "train the base network first"
+        return dataclasses.replace(self, progress=False)
 
-    def new_model(self, num_classes: int, label: str) -> BlockNet:
-        torch.manual_seed(stage_seed(self.cfg.seed, label + "/init"))
-        return build_model(
-            self.cfg.model, num_classes, self.ds.in_channels, self.ds.image_size, self.cfg.width
-        ).to(self.device)
-
-    def _run_stage(
-        self, label: str, module: nn.Module, train: Callable[[nn.Module], dict[str, Any]]
-    ) -> dict[str, Any]:
-        """Load ``label`` from the checkpoint into ``module``, or train it and checkpoint."""
-        if label in self.ckpt.infos:
-            state = {k: v.to(self.device) for k, v in self.ckpt.states[label].items()}
-            module.load_state_dict(state)
-            module.eval()
-            if label in self.from_disk and label not in self.resumed:
-                self.resumed.append(label)
-            return self.ckpt.infos[label]
-        info = train(module)
-        module.eval()
-        self.ckpt.states[label] = {k: v.detach().cpu().clone() for k, v in
-                                   module.state_dict().items()}
-        self.ckpt.infos[label] = info
-        self.ckpt.save()
-        if self.on_stage is not None:
-            self.on_stage(label)
-        return info
-
-    def _fit(
+    def fit(
         self, label: str, task: TaskData, modules: nn.Module,
         forward: Callable[[Any], torch.Tensor], epochs: int,
         trunk: Callable[[torch.Tensor], list[torch.Tensor]] | None = None,
@@ -265,7 +222,7 @@ class Experiment:
         and the trunk outputs are cached when there is no augmentation."""
         cfg = self.cfg
         ids = task.member_ids if isinstance(task, _JointTask) else [task.index]
-        with self.guard.learning(ids):
+        with task.guard.learning(ids):
             x, y = task.train()
             assert set(np.unique(y).tolist()) <= set(task.classes), "foreign labels in task data"
             opt = OptimizerSpec.from_config(cfg)
@@ -295,37 +252,151 @@ class Experiment:
             "threads": torch.get_num_threads(),
         }
 
+    def fit_branch(self, label: str, task: TaskData, branch: nn.Module,
+                   epochs: int) -> dict[str, Any]:
+        """:meth:`fit` a new branch on the frozen base (its trunk outputs cached)."""
+        assert self.base is not None
+        trunk, head = forward_of(self.base, branch, split=True)
+        return self.fit(label, task, branch, head, epochs, trunk=trunk)
+
+    def new_clone(self, label: str, share_k: int, num_classes: int,
+                  source: BlockNet | CloneBranch) -> CloneBranch:
+        """Stage ``label``'s untrained clone of ``source`` from sharing point ``share_k``."""
+        assert self.base is not None
+        return make_clone_branch(source, self.base, share_k, num_classes,
+                                 seed=stage_seed(self.cfg.seed, label + "/init")).to(self.device)
+
+    def new_widen(self, label: str, num_classes: int) -> WidenBranch:
+        """Stage ``label``'s untrained widen branch (``cfg.new_maps`` new maps)."""
+        assert self.base is not None
+        return make_widen_branch(self.base, self.cfg.new_maps, num_classes,
+                                 seed=stage_seed(self.cfg.seed, label + "/init")).to(self.device)
+
+    def train_clone(self, label: str, task: TaskData, share_k: int,
+                    epochs: int) -> tuple[CloneBranch, dict[str, Any]]:
+        """A sweep worker's job: clone the base at ``share_k`` and train it on ``task``; no
+        checkpoint (the experiment keeps what comes back). Returns the frozen branch and the
+        stage's info."""
+        assert self.base is not None
+        br = self.new_clone(label, share_k, len(task.classes), self.base)
+        info = self.fit_branch(label, task, br, epochs)
+        br.eval()
+        return freeze(br), info
+
+
+# ----------------------------------------------------------------------------------------------
+# Experiment
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamSplit:
+    """Parameter storage of the model built for ``num_classes`` outputs, split at sharing
+    point ``share_k`` (elements; x 4 for float32 bytes): ``shared_params`` in blocks
+    ``< share_k``, ``branch_params`` in the rest (output layer included); ``shared_stats`` /
+    ``branch_stats``: persistent BatchNorm running means and variances (elements; 0 without
+    BatchNorm). ``task_classes``: classes per task. The grown network after T tasks: with
+    sharing, ``shared_params`` once + one branch per task (each built for its task's class
+    count); without sharing, one whole network (shared + branch) per task. Widen (approach 1)
+    branches are no split of the model: use ``sharing_labels()[label]["trained_params"]``."""
+
+    share_k: int
+    num_classes: int
+    shared_params: int
+    branch_params: int
+    shared_stats: int
+    branch_stats: int
+    task_classes: tuple[int, ...]
+
+
+@dataclasses.dataclass
+class Lineage:
+    """One method's branches in task order (task 0: the base network), with their records,
+    the combination statistics fitted when each was learned and its parameter digest then."""
+
+    method: str
+    branches: list[nn.Module]
+    infos: list[BranchInfo]
+    stats: list[BranchStats]
+    digests: list[str]
+
+
+class Experiment:
+    """State of one run: data, base network, trained stages, checkpoint."""
+
+    def __init__(
+        self, cfg: ExperimentConfig, *, progress: bool = True, resume: bool = True,
+        checkpoint: bool = True, on_stage: Callable[[str], None] | None = None,
+        dataset: ImageDataset | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.progress = progress
+        self.on_stage = on_stage
+        self.device = resolve_device(cfg.device)
+        self.trainer = StageTrainer(cfg, self.device, progress=progress)
+        self.ds = dataset if dataset is not None else load_dataset(
+            cfg.dataset, cfg.data_root, cfg.data_path, cfg.image_size, cfg.channels
+        )
+        self.tasks, self.guard = make_tasks(
+            self.ds, cfg.splits, cfg.class_order, cfg.val_fraction, cfg.train_per_class,
+            cfg.test_per_class, cfg.seed,
+        )
+        self.out_dir = Path(cfg.output_dir) if cfg.output_dir else default_output_dir(cfg)
+        ck_path = self.out_dir / "checkpoint.pt" if checkpoint else None
+        self.ckpt = Checkpoint(ck_path, cfg.fingerprint())
+        # Validate model-dependent settings before anything is trained or written.
+        self.approach_cls = approach_class(cfg.approach)
+        self.approach_cls.check_model(cfg, build_model(
+            cfg.model, cfg.splits[0], self.ds.in_channels, self.ds.image_size, cfg.width))
+        if resume:
+            self.ckpt.load()
+        self.from_disk = set(self.ckpt.infos)
+        self.resumed: list[str] = []
+        self.base: BlockNet | None = None
+        self.sharing_pct: dict[int, float] = {}  # sharing point k -> % of base parameters
+        # (branch index -> {task j -> digest}) recorded when each branch of a method was made
+        self.logit_digests: dict[str, dict[int, dict[int, str]]] = {}
+        #: Stage label -> trained (frozen) branch, for every stage of train_clone/train_widen.
+        self.branches: dict[str, nn.Module] = {}
+        self.branch_task: dict[str, int] = {}  # stage label -> task index
+        self.points: dict[int, dict[str, dict[str, Any]]] = {}  # task -> label -> point
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def new_model(self, num_classes: int, label: str) -> BlockNet:
+        torch.manual_seed(stage_seed(self.cfg.seed, label + "/init"))
+        return build_model(
+            self.cfg.model, num_classes, self.ds.in_channels, self.ds.image_size, self.cfg.width
+        ).to(self.device)
+
+    def _run_stage(
+        self, label: str, module: nn.Module, train: Callable[[nn.Module], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Load ``label`` from the checkpoint into ``module``, or train it and checkpoint."""
+        if label in self.ckpt.infos:
+            state = {k: v.to(self.device) for k, v in self.ckpt.states[label].items()}
+            module.load_state_dict(state)
+            module.eval()
+            if label in self.from_disk and label not in self.resumed:
+                self.resumed.append(label)
+            return self.ckpt.infos[label]
+        info = train(module)
+        module.eval()
+        self.checkpoint_stage(label, module, info)
+        return info
+
+    def checkpoint_stage(self, label: str, module: nn.Module, info: dict[str, Any]) -> None:
+        """Keep newly trained stage ``label``: the checkpoint file is rewritten at once, then
+        ``on_stage(label)`` is told."""
+        self.ckpt.put(label, module, info)
+        if self.on_stage is not None:
+            self.on_stage(label)
+
     def branch_forward(self, branch: nn.Module, split: bool = False) -> Any:
-        """Images -> ``branch`` logits. With ``split``: ``(trunk, head)`` where ``trunk`` maps
-        images to the frozen trunk activations the branch reads (a list, ``None`` when it reads
-        only the input image) and ``head`` maps that list to logits."""
-        base = self.base
-        assert base is not None
-
-        def fwd(x: torch.Tensor) -> torch.Tensor:
-            return branch(trunk_acts(base, x, branch.needs()))
-
-        if not split:
-            return fwd
-        # A clone branch reads acts[share_k]; a widen branch acts[n-2] and acts[n-1].
-        reads = [branch.needs()]
-        if getattr(branch, "kind", "") == "widen":
-            reads = [branch.num_blocks - 2, branch.num_blocks - 1]
-        if reads == [0]:  # no trunk (no-sharing clone): the head reads the images
-            return None, lambda x: branch([x])
-
-        def trunk(x: torch.Tensor) -> list[torch.Tensor]:
-            acts = trunk_acts(base, x, reads[-1])
-            return [acts[i] for i in reads]
-
-        def head(feats: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
-            feats = [feats] if isinstance(feats, torch.Tensor) else feats
-            acts: list[Any] = [None] * (reads[-1] + 1)
-            for i, t in zip(reads, feats, strict=True):
-                acts[i] = t
-            return branch(acts)
-
-        return trunk, head
+        """Images -> ``branch`` logits on :attr:`base` (see :func:`forward_of`; only
+        ``self.base`` is read)."""
+        assert self.base is not None
+        return forward_of(self.base, branch, split)
 
     def test_logits(self, branch: nn.Module, task: TaskData) -> torch.Tensor:
         (lg,) = batched(self.branch_forward(branch), task.x_test, device=self.device)
@@ -337,44 +408,33 @@ class Experiment:
         t0 = self.tasks[0]
         base = self.new_model(len(t0.classes), "base")
         info = self._run_stage(
-            "base", base, lambda m: self._fit("base", t0, m, m, self.cfg.epochs_base)
+            "base", base, lambda m: self.trainer.fit("base", t0, m, m, self.cfg.epochs_base)
         )
-        self.base = freeze(base)
+        self.base = self.trainer.base = freeze(base)
         self.base_digest = module_digest(base)
+        self.sharing_pct = dict(sharing_points(base))
         return info
 
     def train_clone(
         self, label: str, task: TaskData, share_k: int, source: BlockNet | CloneBranch,
         epochs: int,
     ) -> tuple[CloneBranch, dict[str, Any]]:
-        assert self.base is not None
-        br = make_clone_branch(source, self.base, share_k, len(task.classes),
-                               seed=stage_seed(self.cfg.seed, label + "/init")).to(self.device)
-
-        def fit(m: nn.Module) -> dict[str, Any]:
-            trunk, head = self.branch_forward(m, split=True)
-            return self._fit(label, task, m, head, epochs, trunk=trunk)
-
-        info = self._run_stage(label, br, fit)
-        self._keep(label, task, br)
-        return freeze(br), info
+        br = self.trainer.new_clone(label, share_k, len(task.classes), source)
+        info = self._run_stage(label, br,
+                               lambda m: self.trainer.fit_branch(label, task, m, epochs))
+        return self._keep(label, task, br), info
 
     def train_widen(self, label: str, task: TaskData) -> tuple[nn.Module, dict[str, Any]]:
-        assert self.base is not None
-        br = make_widen_branch(self.base, self.cfg.new_maps, len(task.classes),
-                               seed=stage_seed(self.cfg.seed, label + "/init")).to(self.device)
+        br = self.trainer.new_widen(label, len(task.classes))
+        info = self._run_stage(
+            label, br, lambda m: self.trainer.fit_branch(label, task, m, self.cfg.epochs))
+        return self._keep(label, task, br), info
 
-        def fit(m: nn.Module) -> dict[str, Any]:
-            trunk, head = self.branch_forward(m, split=True)
-            return self._fit(label, task, m, head, self.cfg.epochs, trunk=trunk)
-
-        info = self._run_stage(label, br, fit)
-        self._keep(label, task, br)
-        return freeze(br), info
-
-    def _keep(self, label: str, task: TaskData, branch: nn.Module) -> None:
+    def _keep(self, label: str, task: TaskData, branch: nn.Module) -> nn.Module:
+        """Keep a trained branch reachable (:attr:`branches`); returns it frozen."""
         self.branches[label] = branch
         self.branch_task[label] = int(task.index)
+        return freeze(branch)
 
     def train_joint(self) -> tuple[BlockNet, dict[str, Any]]:
         classes = [c for t in self.tasks for c in t.classes]
@@ -382,13 +442,87 @@ class Experiment:
         joint_task = _JointTask(self.tasks, classes)
 
         info = self._run_stage(
-            "joint", net, lambda m: self._fit("joint", joint_task, m, m, self.cfg.epochs_base)
+            "joint", net,
+            lambda m: self.trainer.fit("joint", joint_task, m, m, self.cfg.epochs_base),
         )
         return freeze(net), info
 
+    # -- methods: the branches of each task ------------------------------------------------
+
+    def branch_info(self, method: str, t: int, kind: str, label: str, br: nn.Module | None,
+                    share_k: int, raw: dict[str, Any]) -> BranchInfo:
+        """The record of task ``t``'s branch ``br`` (``None``: the base network itself) trained
+        by stage ``label`` (``raw``: its info)."""
+        base = self.base
+        assert base is not None
+        if br is None:
+            trained = network = count_params(base)
+            shared_params = 0
+            digest = module_digest(base)
+        else:
+            trained = own_params(br)
+            # a widen branch reads every base block but the head
+            n_shared = len(base.blocks) - 1 if kind == "widen" else share_k
+            shared_params = sum(count_params(b) for b in base.blocks[:n_shared])
+            network = shared_params + trained
+            digest = module_digest(br)
+        return BranchInfo(
+            method=method, task=t, classes=list(self.tasks[t].classes), kind=kind, label=label,
+            share_k=share_k, sharing_point_pct=self.sharing_pct.get(share_k, 0.0),
+            shared_pct=100.0 * shared_params / network, trained_params=trained,
+            network_params=network, temperature=raw["temperature"],
+            val_acc_pct=raw["val_acc_pct"], test_acc_task_aware_pct=float("nan"),
+            train_time_s=raw["train_time_s"], epochs=raw["epochs"],
+            train_images=raw["train_images"], param_digest=digest,
+        )
+
+    def _start(self, method: str, branch: nn.Module, base_info: dict[str, Any],
+               base_stats: BranchStats) -> Lineage:
+        """A method's lineage with the base network as task 0's ``branch``."""
+        info = self.branch_info(method, 0, "base", "base", None, 0, base_info)
+        lin = Lineage(method, [branch], [info], [base_stats], [module_digest(branch)])
+        self.record_and_check(method, lin.branches, lin.digests)
+        return lin
+
+    def _grow(self, lin: Lineage, t: int, new: NewBranch, chosen: bool) -> None:
+        """Append task ``t``'s new branch: record its point, fit its combination statistics
+        from task ``t`` alone, and check that no older branch changed."""
+        bi = self.branch_info(lin.method, t, new.kind, new.label, new.branch, new.share_k,
+                              new.raw)
+        lin.branches.append(new.branch)
+        lin.infos.append(bi)
+        self.note_point(bi, new.raw, chosen=chosen)
+        lin.stats.append(self.fit_stats(new.branch, self.tasks[t], new.raw["temperature"]))
+        self.record_and_check(lin.method, lin.branches, lin.digests)
+        lin.digests.append(module_digest(new.branch))
+
+    def learn_no_sharing(self, base_info: dict[str, Any], base_stats: BranchStats) -> Lineage:
+        """The no-sharing baseline: each task clones the whole previous network and fine-tunes
+        all of it (task 1's branch is also a sharing sweep's 0 % point)."""
+        base = self.base
+        assert base is not None
+        lin = self._start(NO_SHARING, CloneBranch(0, list(base.blocks)), base_info, base_stats)
+        for t in range(1, len(self.tasks)):
+            label = clone_label(1, 0) if t == 1 else f"noshare-t{t}"
+            src: BlockNet | CloneBranch = base if t == 1 else lin.branches[-1]
+            br, raw = self.train_clone(label, self.tasks[t], 0, src, self.cfg.epochs_base)
+            self._grow(lin, t, NewBranch(br, raw, "clone", label, 0), chosen=False)
+        return lin
+
+    def learn_with(self, approach: Approach, base_info: dict[str, Any],
+                   base_stats: BranchStats) -> Lineage:
+        """The ``sharing`` method: ``approach`` prepared (e.g. its sweep), then one branch per
+        task."""
+        assert self.base is not None
+        lin = self._start(SHARING, base_branch(self.base), base_info, base_stats)
+        approach.prepare()
+        for t in range(1, len(self.tasks)):
+            self._grow(lin, t, approach.train_task(t), chosen=True)
+        return lin
+
     # -- facade for hardware costing: what trained, on which data -------------------------
 
-    def _note(self, bi: BranchInfo, raw: dict[str, Any], chosen: bool) -> None:
+    def note_point(self, bi: BranchInfo, raw: dict[str, Any], chosen: bool) -> None:
         """Record a task's traced point (see :meth:`sharing_labels`)."""
         pts = self.points.setdefault(bi.task, {})
         if bi.label not in pts:
@@ -458,6 +592,11 @@ class Experiment:
             xb, yb = to_float(x[idx]), task.local(y[idx])
         return xb, torch.as_tensor(yb, dtype=torch.long)
 
+    @property
+    def task_classes(self) -> tuple[int, ...]:
+        """Classes of every task, in task order."""
+        return tuple(len(t.classes) for t in self.tasks)
+
     def param_split(self, share_k: int, num_classes: int) -> ParamSplit:
         """Parameter counts (elements) of the configured model built for ``num_classes``
         outputs, split at sharing point ``share_k`` (see :class:`ParamSplit`)."""
@@ -466,7 +605,7 @@ class Experiment:
         sp, bp, ss, bs = split_counts(net, share_k)
         return ParamSplit(share_k=share_k, num_classes=num_classes, shared_params=sp,
                           branch_params=bp, shared_stats=ss, branch_stats=bs,
-                          task_classes=tuple(len(t.classes) for t in self.tasks))
+                          task_classes=self.task_classes)
 
     # -- checks ----------------------------------------------------------------------------
 
@@ -606,188 +745,60 @@ class Experiment:
             aware.append(accuracy_pct(lg.argmax(1), torch.as_tensor(t.local(t.y_test))))
         return _method_result(JOINT, matrix, scores, y, [info], None, aware)
 
+
+    def evaluate_lineage(self, lin: Lineage) -> tuple[MethodResult, list[CombinationResult]]:
+        """The updated network of ``lin``'s branches, evaluated by :meth:`evaluate_updated`."""
+        assert self.base is not None
+        net = UpdatedNetwork(self.base, self.cfg.combiner)
+        for br, bi, st in zip(lin.branches, lin.infos, lin.stats, strict=True):
+            net.add_branch(br, self.tasks[bi.task].classes, st)
+        return self.evaluate_updated(lin.method, net, lin.infos)
+
+    def learn_joint(self) -> MethodResult:
+        """The joint-training baseline: one network trained on all tasks at once."""
+        net, raw = self.train_joint()
+        n = count_params(net)
+        info = BranchInfo(
+            method=JOINT, task=0, classes=[c for t in self.tasks for c in t.classes],
+            kind="joint", label="joint", share_k=0, sharing_point_pct=0.0, shared_pct=0.0,
+            trained_params=n, network_params=n, temperature=raw["temperature"],
+            val_acc_pct=raw["val_acc_pct"], test_acc_task_aware_pct=float("nan"),
+            train_time_s=raw["train_time_s"], epochs=raw["epochs"],
+            train_images=raw["train_images"], param_digest=module_digest(net),
+        )
+        return self.evaluate_joint(net, info)
+
     # -- whole run -------------------------------------------------------------------------
 
     def run(self) -> Results:
+        """Base network -> baselines -> the approach -> combination -> joint -> results."""
         t_start = time.perf_counter()
-        cfg = self.cfg
         base_info = self.train_base()
-        base = self.base
-        assert base is not None
-        n_blocks = len(base.blocks)
-        sp = dict(sharing_points(base))
-        base_total = count_trainable(base)
-        tasks = self.tasks
-
-        def info_of(method: str, t: int, kind: str, label: str, br: nn.Module | None,
-                    share_k: int, raw: dict[str, Any]) -> BranchInfo:
-            if br is None:  # the base network as task-0 branch
-                trained = network = base_total
-                shared_params = 0
-                digest = module_digest(base)
-            else:
-                trained = own_params(br)
-                shared_params = sum(count_trainable(b) for b in base.blocks[:share_k])
-                if kind == "widen":
-                    shared_params = sum(count_trainable(b) for b in base.blocks[:n_blocks - 1])
-                network = shared_params + trained
-                digest = module_digest(br)
-            return BranchInfo(
-                method=method, task=t, classes=list(tasks[t].classes), kind=kind, label=label,
-                share_k=share_k, sharing_point_pct=sp.get(share_k, 0.0),
-                shared_pct=100.0 * shared_params / network, trained_params=trained,
-                network_params=network, temperature=raw["temperature"],
-                val_acc_pct=raw["val_acc_pct"], test_acc_task_aware_pct=float("nan"),
-                train_time_s=raw["train_time_s"], epochs=raw["epochs"],
-                train_images=raw["train_images"], param_digest=digest,
-            )
-
-        methods: list[MethodResult] = []
-        sweep: list[SweepPoint] = []
-        chosen_k: int | None = None
-
-        # ---- no-sharing baseline (also the sweep's 0 % point) ----
+        assert self.base is not None
         # The base network is task 0's branch of every method: its statistics are fitted once.
-        base_stats = self.fit_stats(base_branch(base), tasks[0], base_info["temperature"])
-        ns_branches: list[nn.Module] = []
-        ns_infos: list[BranchInfo] = []
-        ns_stats: list[BranchStats] = []
-        if "no-sharing" in cfg.baselines:
-            full0 = CloneBranch(0, list(base.blocks))
-            ns_branches.append(full0)
-            ns_infos.append(info_of(NO_SHARING, 0, "base", "base", None, 0, base_info))
-            ns_stats.append(base_stats)
-            digests = [module_digest(full0)]
-            self.record_and_check(NO_SHARING, ns_branches, digests)
-            for t in range(1, len(tasks)):
-                label = "clone-t1-k0" if t == 1 else f"noshare-t{t}"
-                src: BlockNet | CloneBranch = base if t == 1 else ns_branches[-1]
-                br, raw = self.train_clone(label, tasks[t], 0, src, cfg.epochs_base)
-                ns_branches.append(br)
-                ns_infos.append(info_of(NO_SHARING, t, "clone", label, br, 0, raw))
-                self._note(ns_infos[-1], raw, chosen=False)
-                ns_stats.append(self.fit_stats(br, tasks[t], raw["temperature"]))
-                self.record_and_check(NO_SHARING, ns_branches, digests)
-                digests.append(module_digest(br))
-
-        # ---- the chosen approach ----
-        sh_branches: list[nn.Module] = [base_branch(base)]
-        sh_infos = [info_of(SHARING, 0, "base", "base", None, n_blocks - 1, base_info)]
-        sh_infos[0].share_k = 0
-        sh_infos[0].sharing_point_pct = 0.0
-        sh_stats = [base_stats]
-        digests = [module_digest(sh_branches[0])]
-        self.record_and_check(SHARING, sh_branches, digests)
-        if cfg.approach == "clone":
-            chosen_k = n_blocks - cfg.clone_blocks
-        elif cfg.approach == "partial" and not cfg.sweep:
-            chosen_k = sharing_point_for_percent(base, float(cfg.sharing_percent or 0.0))[0]
-        elif cfg.approach == "partial":
-            if cfg.sweep_percents is None:
-                ks = [k for k, _ in sharing_points(base)]
-            else:
-                ks = sorted({0} | {sharing_point_for_percent(base, float(p))[0]
-                                   for p in cfg.sweep_percents})
-            pts: dict[int, tuple[nn.Module, dict[str, Any], str]] = {}
-            todo = [k for k in ks if f"clone-t1-k{k}" not in self.ckpt.infos]
-            if cfg.workers > 1 and len(todo) > 1 and not distributed.active():
-                # The points are independent stages, each seeded from its label alone: train the
-                # missing ones in worker processes (threads // workers torch threads each) and
-                # checkpoint each as it arrives; the loop below then loads them.
-                import copy
-
-                from tqdm import tqdm
-
-                from learning.training import run_parallel
-
-                worker = copy.copy(self)  # what a worker needs: config, base, task 1, guard
-                worker.ckpt = Checkpoint(None, self.ckpt.fingerprint)
-                worker.on_stage, worker.progress, worker.ds = None, False, None
-                worker.tasks, worker.logit_digests = [], {}
-                worker.branches, worker.branch_task, worker.points = {}, {}, {}
-                threads = max(1, (cfg.threads or torch.get_num_threads()) // cfg.workers)
-                jobs = [(f"clone-t1-k{k}", tasks[1], k, base,
-                         cfg.epochs_base if k == 0 else cfg.epochs) for k in todo]
-                with tqdm(total=len(jobs), desc=f"sweep, {cfg.workers} workers x {threads} "
-                          "threads", unit="point", disable=not self.progress) as bar:
-                    for i, (br, raw) in run_parallel(worker.train_clone, jobs, cfg.workers,
-                                                     threads):
-                        label = jobs[i][0]
-                        self.ckpt.states[label] = {n: v.detach().cpu().clone()
-                                                   for n, v in br.state_dict().items()}
-                        self.ckpt.infos[label] = raw
-                        self.ckpt.save()
-                        if self.on_stage is not None:
-                            self.on_stage(label)
-                        bar.update(1)
-            for k in ks:
-                label = f"clone-t1-k{k}"
-                epochs = cfg.epochs_base if k == 0 else cfg.epochs
-                br, raw = self.train_clone(label, tasks[1], k, base, epochs)
-                pts[k] = (br, raw, label)
-            ref = pts[0][1]["val_acc_pct"]
-            ok = [k for k in ks if pts[k][1]["val_acc_pct"] >= ref - cfg.tolerance]
-            chosen_k = max(ok)
-            for k in ks:
-                br, raw, label = pts[k]
-                bi = info_of(SHARING, 1, "clone", label, br, k, raw)
-                self._note(bi, raw, chosen=(k == chosen_k))
-                test_acc = accuracy_pct(self.test_logits(br, tasks[1]).argmax(1),
-                                        tasks[1].local(tasks[1].y_test))
-                sweep.append(SweepPoint(
-                    share_k=k, sharing_point_pct=bi.sharing_point_pct, shared_pct=bi.shared_pct,
-                    trained_params=bi.trained_params, val_acc_pct=raw["val_acc_pct"],
-                    test_acc_pct=test_acc, train_time_s=raw["train_time_s"],
-                    chosen=(k == chosen_k),
-                ))
-        for t in range(1, len(tasks)):
-            if cfg.approach == "widen":
-                label = f"widen-t{t}-m{cfg.new_maps}"
-                br, raw = self.train_widen(label, tasks[t])
-                kind, k = "widen", n_blocks - 2
-            else:
-                assert chosen_k is not None
-                label = f"clone-t{t}-k{chosen_k}"
-                epochs = cfg.epochs_base if chosen_k == 0 else cfg.epochs
-                br, raw = self.train_clone(label, tasks[t], chosen_k, base, epochs)
-                kind, k = "clone", chosen_k
-            sh_branches.append(br)
-            sh_infos.append(info_of(SHARING, t, kind, label, br, k, raw))
-            self._note(sh_infos[-1], raw, chosen=True)
-            sh_stats.append(self.fit_stats(br, tasks[t], raw["temperature"]))
-            self.record_and_check(SHARING, sh_branches, digests)
-            digests.append(module_digest(br))
-
+        base_stats = self.fit_stats(base_branch(self.base), self.tasks[0],
+                                    base_info["temperature"])
+        baselines = []
+        if NO_SHARING in self.cfg.baselines:
+            baselines.append(self.learn_no_sharing(base_info, base_stats))
+        approach = self.approach_cls(self)
+        lineages = [self.learn_with(approach, base_info, base_stats), *baselines]
+        methods: list[MethodResult] = []
         combinations: list[CombinationResult] = []
-        sh_net = UpdatedNetwork(base, cfg.combiner)
-        for br, bi, st in zip(sh_branches, sh_infos, sh_stats, strict=True):
-            sh_net.add_branch(br, tasks[bi.task].classes, st)
-        m, c = self.evaluate_updated(SHARING, sh_net, sh_infos)
-        methods.append(m)
-        combinations += c
-        if ns_branches:
-            ns_net = UpdatedNetwork(base, cfg.combiner)
-            for br, bi, st in zip(ns_branches, ns_infos, ns_stats, strict=True):
-                ns_net.add_branch(br, tasks[bi.task].classes, st)
-            m, c = self.evaluate_updated(NO_SHARING, ns_net, ns_infos)
-            methods.append(m)
-            combinations += c
-        if "joint" in cfg.baselines:
-            jnet, jraw = self.train_joint()
-            ji = BranchInfo(
-                method=JOINT, task=0, classes=[c for t in tasks for c in t.classes],
-                kind="joint", label="joint", share_k=0, sharing_point_pct=0.0, shared_pct=0.0,
-                trained_params=count_trainable(jnet), network_params=count_trainable(jnet),
-                temperature=jraw["temperature"], val_acc_pct=jraw["val_acc_pct"],
-                test_acc_task_aware_pct=float("nan"), train_time_s=jraw["train_time_s"],
-                epochs=jraw["epochs"], train_images=jraw["train_images"],
-                param_digest=module_digest(jnet),
-            )
-            jres = self.evaluate_joint(jnet, ji)
-            methods.append(jres)
+        for lin in lineages:
+            method, combos = self.evaluate_lineage(lin)
+            methods.append(method)
+            combinations += combos
+        if JOINT in self.cfg.baselines:
+            joint = self.learn_joint()
+            methods.append(joint)
             for c in combinations:
-                c.gap_to_joint_pts = jres.top1_pct - c.top1_pct
+                c.gap_to_joint_pts = joint.top1_pct - c.top1_pct
+        return self.results(approach, methods, combinations, time.perf_counter() - t_start)
 
+    def results(self, approach: Approach, methods: list[MethodResult],
+                combinations: list[CombinationResult], wall_time_s: float) -> Results:
+        cfg, k = self.cfg, approach.share_k
         return Results(
             name=cfg.name,
             config=dataclasses.asdict(cfg),
@@ -795,18 +806,18 @@ class Experiment:
                 "name": self.ds.name, "source": self.ds.source,
                 "num_classes": self.ds.num_classes,
                 "image_shape": list(self.ds.x_train.shape[1:]),
-                "train_images_per_task": [t.num_train for t in tasks],
-                "val_images_per_task": [t.num_val for t in tasks],
-                "test_images_per_task": [int(t.y_test.size) for t in tasks],
+                "train_images_per_task": [t.num_train for t in self.tasks],
+                "val_images_per_task": [t.num_val for t in self.tasks],
+                "test_images_per_task": [int(t.y_test.size) for t in self.tasks],
             },
-            tasks=[list(t.classes) for t in tasks],
+            tasks=[list(t.classes) for t in self.tasks],
             methods=methods,
-            sweep=sweep,
+            sweep=approach.sweep,
             combinations=combinations,
-            chosen_share_k=chosen_k if cfg.approach != "widen" else None,
-            chosen_sharing_point_pct=sp.get(chosen_k) if chosen_k is not None else None,
+            chosen_share_k=k,
+            chosen_sharing_point_pct=self.sharing_pct.get(k) if k is not None else None,
             tolerance_pct=cfg.tolerance,
-            wall_time_s=time.perf_counter() - t_start,
+            wall_time_s=wall_time_s,
             resumed_stages=list(self.resumed),
             environment={
                 "torch": torch.__version__, "device": str(self.device),

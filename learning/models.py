@@ -15,20 +15,25 @@ Models (sources in the docstrings of the builders):
 - ``resnet18/34/50/101``: He et al., "Deep Residual Learning", CVPR 2016. CIFAR-style stem
   (3x3 conv, stride 1, no max-pool) for 32x32 inputs, ImageNet-style stem (7x7/2 conv + 3x3/2
   max-pool) otherwise. Every residual block is one sharing point.
+
+They are registered in :data:`MODELS` (name -> factory). A user's model needs no registration:
+a config may name its factory as ``model = "package.module:factory"``; the factory takes
+``(num_classes, in_channels, image_size, width)`` and returns a :class:`BlockNet`
+(:func:`check_blocknet` says in one line what is missing).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
 
 from learning.errors import LearningError
-
-MODEL_NAMES = ("lenet", "mlpconv", "resnet18", "resnet34", "resnet50", "resnet101")
-
+from learning.registry import is_import_spec, lookup
 
 # ----------------------------------------------------------------------------------------------
 # Generic container
@@ -85,8 +90,8 @@ class BlockNet(nn.Module):
         return output_layer(self.head).out_features
 
 
-def count_trainable(module: nn.Module) -> int:
-    """Number of parameters (elements) of ``module``, counting every parameter as trainable."""
+def count_params(module: nn.Module) -> int:
+    """Number of parameters (elements) of ``module``, frozen or not."""
     return sum(p.numel() for p in module.parameters())
 
 
@@ -103,7 +108,7 @@ def split_counts(net: BlockNet, k: int) -> tuple[int, int, int, int]:
                    if n.rsplit(".", 1)[-1] in ("running_mean", "running_var"))
 
     shared, branch = list(net.blocks[:k]), list(net.blocks[k:])
-    return (sum(count_trainable(b) for b in shared), sum(count_trainable(b) for b in branch),
+    return (sum(count_params(b) for b in shared), sum(count_params(b) for b in branch),
             stats(shared), stats(branch))
 
 
@@ -111,7 +116,7 @@ def sharing_points(net: BlockNet) -> list[tuple[int, float]]:
     """``(k, percent)`` for every sharing point: ``percent`` is the exact share (0..100) of the
     network's parameters that lie in its first ``k`` blocks. ``k`` runs from 0 (nothing shared)
     to ``len(blocks) - 1`` (everything but the head shared); a branch always owns the head."""
-    sizes = [count_trainable(b) for b in net.blocks]
+    sizes = [count_params(b) for b in net.blocks]
     total = sum(sizes)
     if total == 0:
         raise LearningError("network has no parameters: nothing to share")
@@ -418,24 +423,84 @@ def resnet(
     return BlockNet(blocks, name=depth_name, input_shape=(in_channels, image_size, image_size))
 
 
+# ----------------------------------------------------------------------------------------------
+# Registry
+# ----------------------------------------------------------------------------------------------
+
+ModelFactory = Callable[..., BlockNet]
+"""``factory(num_classes, in_channels, image_size, width, **kwargs) -> BlockNet``."""
+
+#: Model name -> factory. Add a model with :func:`register_model`, or name a factory of your
+#: own as ``"package.module:factory"`` in a config (``model = "mymodels:tiny_cnn"``).
+MODELS: dict[str, ModelFactory] = {
+    "lenet": lenet,
+    "mlpconv": mlpconv,
+    **{name: functools.partial(resnet, name) for name in _RESNETS},
+}
+
+
+def register_model(name: str, factory: ModelFactory) -> None:
+    """Make ``factory`` buildable as ``name`` (lower case) by :func:`build_model` and configs."""
+    MODELS[model_key(name)] = factory
+
+
+def model_key(name: str) -> str:
+    """A registered model name in lower case; a ``package.module:factory`` name unchanged."""
+    return name if is_import_spec(name) else name.lower()
+
+
+def model_factory(name: str) -> ModelFactory:
+    """The factory of a registered model or of a ``"package.module:factory"`` name."""
+    return lookup(MODELS, model_key(name), "model", function="factory function "
+                  "(num_classes, in_channels, image_size, width) -> BlockNet")
+
+
+def check_blocknet(net: object, name: str, num_classes: int,
+                   input_shape: tuple[int, int, int]) -> BlockNet:
+    """``net`` as built by model ``name``: a :class:`BlockNet` of at least two blocks (a
+    sharing point) ending in a head with an ``nn.Linear`` of ``num_classes`` outputs; a
+    missing ``input_shape`` is set. Else one :class:`LearningError` line naming ``name``."""
+    fix = "return BlockNet([block0, ..., head]) (its block boundaries are the sharing points)"
+    if not isinstance(net, BlockNet):
+        raise LearningError(f"model {name!r} returned a {type(net).__name__}, not a BlockNet; "
+                            f"{fix}")
+    if len(net.blocks) < 2:
+        raise LearningError(f"model {name!r} has one block, so no sharing point; split it into "
+                            "at least a trunk block and a head")
+    try:
+        outputs = output_layer(net.head).out_features
+    except LearningError:
+        raise LearningError(f"model {name!r}: its last block has no nn.Linear output layer; end "
+                            "the blocks with a classifier head") from None
+    if outputs != num_classes:
+        raise LearningError(f"model {name!r} has {outputs} outputs, but {num_classes} were asked "
+                            "for; size the head's nn.Linear by num_classes")
+    if net.input_shape is None:
+        net.input_shape = input_shape
+    return net
+
+
 def build_model(
     name: str, num_classes: int, in_channels: int = 1, image_size: int = 28, width: float = 1.0,
     **kwargs: object,
 ) -> BlockNet:
-    """Build a named model (one of :data:`MODEL_NAMES`) as a :class:`BlockNet`.
+    """Build a model of :data:`MODELS` (or a ``"package.module:factory"``) as a
+    :class:`BlockNet`, checked by :func:`check_blocknet`.
 
     ``width`` multiplies every layer's channel count (1.0 = the published sizes). Extra keyword
-    arguments go to the builder (``maps``/``activation`` for lenet, ``dropout`` for mlpconv).
+    arguments go to the factory (``maps``/``activation`` for lenet, ``dropout`` for mlpconv).
     """
     if num_classes < 1:
         raise LearningError(f"num_classes must be >= 1, got {num_classes}")
     if width <= 0:
         raise LearningError(f"model width must be > 0, got {width}")
-    key = name.lower()
-    if key == "lenet":
-        return lenet(num_classes, in_channels, image_size, width, **kwargs)  # type: ignore[arg-type]
-    if key == "mlpconv":
-        return mlpconv(num_classes, in_channels, image_size, width, **kwargs)  # type: ignore[arg-type]
-    if key in _RESNETS:
-        return resnet(key, num_classes, in_channels, image_size, width)
-    raise LearningError(f"unknown model {name!r}; use one of: {', '.join(MODEL_NAMES)}")
+    factory = model_factory(name)
+    try:
+        inspect.signature(factory).bind(num_classes, in_channels, image_size, width, **kwargs)
+    except TypeError as e:
+        raise LearningError(f"model {name!r} does not take (num_classes, in_channels, "
+                            f"image_size, width): {e}") from None
+    except ValueError:  # no inspectable signature: just call it
+        pass
+    net = factory(num_classes, in_channels, image_size, width, **kwargs)
+    return check_blocknet(net, name, num_classes, (in_channels, image_size, image_size))

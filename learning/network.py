@@ -74,7 +74,7 @@ class TrainingNetwork(nn.Module):
     (its parameters train; a widen branch also re-runs frozen layers of ``shared``, without
     gradients, as in training). Build it with ``Experiment.training_network(label)``.
 
-    Tracing (:func:`learning.trace.trace_training`, ``frozen=None``,
+    Tracing (:func:`workload.trace_training`, ``frozen=None``,
     ``branch_of=net.branch_name``): a row with no trainable parameter and no gradient through
     it is labelled ``shared`` (the trunk, and the frozen layers a widen branch re-runs), every
     other row ``task<t>`` (:attr:`branch_name`); labels follow gradients, not names (a widen
@@ -189,11 +189,6 @@ def make_widen_branch(base: BlockNet, new_maps: int, num_classes: int, seed: int
     in_features = feat.shape[1] if head_pool == "gap" else int(np.prod(feat.shape[1:]))
     head = Head(in_features, num_classes, pool=head_pool)
     return WidenBranch(n, maps, head)
-
-
-def trainable_params(branch: nn.Module) -> int:
-    """Parameters (elements) the branch trains (``requires_grad``)."""
-    return sum(p.numel() for p in branch.parameters() if p.requires_grad)
 
 
 def own_params(branch: nn.Module) -> int:

@@ -20,7 +20,7 @@ on its own is bit-reproducible).
 
 Optimizer: :func:`build_optimizer` is the one place that builds the training optimizer from an
 :class:`OptimizerSpec` (:meth:`OptimizerSpec.from_config` maps an experiment config to it);
-:func:`train_model` and :func:`learning.trace.trace_training` both call it.
+:func:`train_model` and :func:`workload.trace_training` both call it.
 
 Parallel jobs: :func:`run_parallel` runs independent training jobs (e.g. the points of a sharing
 sweep) in spawned worker processes with a fixed thread count each.

@@ -8,11 +8,11 @@ from torch import nn
 
 from learning.errors import LearningError
 from learning.models import (
-    MODEL_NAMES,
+    MODELS,
     BlockNet,
     ConvStack,
     build_model,
-    count_trainable,
+    count_params,
     freeze_prefix,
     output_layer,
     replace_output_layer,
@@ -52,7 +52,7 @@ def test_lenet_is_the_papers_network():
     assert (c2.in_channels, c2.out_channels, c2.kernel_size) == (4, 4, (5, 5))
     # 28 -5+1 = 24, /2 = 12, -5+1 = 8, /2 = 4: 4 maps of 4x4 feed 10 outputs
     assert output_layer(net.head).in_features == 4 * 4 * 4
-    assert count_trainable(net) == (25 * 4 + 4) + (100 * 4 + 4) + (64 * 10 + 10)
+    assert count_params(net) == (25 * 4 + 4) + (100 * 4 + 4) + (64 * 10 + 10)
 
 
 def test_resnet_stems():
@@ -66,12 +66,12 @@ def test_resnet_stems():
 def test_resnet18_full_width_parameter_count():
     # He et al. 2016 ResNet-18 with a 10-class head on CIFAR: 11,173,962 parameters (well known
     # count of the CIFAR variant with 1x1 projection shortcuts).
-    assert count_trainable(build_model("resnet18", 10, 3, 32)) == 11_173_962
+    assert count_params(build_model("resnet18", 10, 3, 32)) == 11_173_962
 
 
 def test_sharing_points_are_exact_prefix_shares():
     net = build_model("lenet", 10, width=2.0)
-    sizes = [count_trainable(b) for b in net.blocks]
+    sizes = [count_params(b) for b in net.blocks]
     pts = sharing_points(net)
     assert [k for k, _ in pts] == [0, 1, 2]
     for k, pct in pts:
@@ -123,4 +123,4 @@ def test_bad_model_inputs():
         build_model("vgg", 10)
     with pytest.raises(LearningError, match="at least 12x12"):
         build_model("lenet", 10, image_size=8)
-    assert set(MODEL_NAMES) >= {"lenet", "mlpconv", "resnet18", "resnet101"}
+    assert set(MODELS) >= {"lenet", "mlpconv", "resnet18", "resnet101"}

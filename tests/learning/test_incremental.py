@@ -13,7 +13,7 @@ from learning import data as D
 from learning.config import config_from_dict
 from learning.errors import LearningError
 from learning.incremental import Experiment, run_experiment
-from learning.models import build_model, count_trainable, sharing_points
+from learning.models import build_model, count_params, sharing_points
 from learning.results import results_json
 
 from .fmnist import needs_fmnist, tiny_fmnist
@@ -106,7 +106,7 @@ def test_widen_trains_only_new_kernels_and_new_outputs(fmnist):
     # lenet [784 4c5 2s 4c5 2s]: 3 new 5x5 kernels over 4 maps, new outputs over (4+3) 4x4 maps
     assert b1.trained_params == (3 * 4 * 25 + 3) + ((4 + 3) * 16 * 3 + 3)
     base = build_model("lenet", 4)
-    shared = count_trainable(base) - count_trainable(base.head)
+    shared = count_params(base) - count_params(base.head)
     assert b1.shared_pct == pytest.approx(100 * shared / (shared + b1.trained_params))
 
 

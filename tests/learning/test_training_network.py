@@ -16,10 +16,10 @@ from learning import data as D
 from learning.config import config_from_dict
 from learning.errors import LearningError
 from learning.incremental import Experiment
-from learning.models import build_model, count_trainable, sharing_points
+from learning.models import build_model, count_params, sharing_points
 from learning.network import own_params
-from learning.trace import trace_training
 from learning.training import OptimizerSpec, to_float, trunk_outputs
+from workload import trace_training
 
 from .fmnist import needs_fmnist, tiny_fmnist
 
@@ -130,7 +130,7 @@ def test_clone_training_network_has_the_stage_trainable_params(sweep) -> None:
         # Every parameter of the cloned blocks trains; the trunk's are frozen.
         assert _trainable(net) == own_params(exp.branches[label]) == e["trained_params"]
         assert _trainable(net) == split.branch_params
-        assert count_trainable(net.shared) == split.shared_params
+        assert count_params(net.shared) == split.shared_params
         assert not any(p.requires_grad for p in net.shared.parameters())
         res_k = trace_training(net, tuple(x.shape[1:]), 8, inputs=x, targets=y,
                                branch_of=net.branch_name)
@@ -143,7 +143,7 @@ def test_clone_training_network_has_the_stage_trainable_params(sweep) -> None:
         assert 2 * int(df["fwd_macs"].sum()) == fwd
         assert 2 * int(df["bwd_input_macs"].sum() + df["bwd_weight_macs"].sum()) == bwd
     base = exp.training_network("base")
-    assert _trainable(base) == count_trainable(exp.base) and len(base.shared) == 0
+    assert _trainable(base) == count_params(exp.base) and len(base.shared) == 0
     assert not any(p.requires_grad for p in exp.base.parameters())  # the kept base: frozen
 
 
@@ -169,7 +169,7 @@ def test_param_split_with_batchnorm_statistics(fmnist) -> None:
     exp = Experiment(config_from_dict({**TINY, "model": "resnet18", "width": 0.25}),
                      progress=False, checkpoint=False, dataset=fmnist)
     net = build_model("resnet18", 3, 1, 28, 0.25)
-    total = count_trainable(net)
+    total = count_params(net)
     stats = sum(b.numel() for n, b in net.named_buffers() if "running_" in n)
     for k, pct in sharing_points(net):
         s = exp.param_split(k, 3)
