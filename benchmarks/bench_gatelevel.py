@@ -23,8 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hwmodel.cells.liberty import read_liberty  # noqa: E402
 from hwmodel.ops.gatelevel import MODES, gate_level_energy  # noqa: E402
-from hwmodel.ops.sta import read_liberty, static_timing  # noqa: E402
+from hwmodel.ops.sta import static_timing  # noqa: E402
 from hwmodel.ops.synth import SynthError, synthesize  # noqa: E402
 from hwmodel.rtlsim import UnitError, load_unit  # noqa: E402
 

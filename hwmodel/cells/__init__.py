@@ -1,7 +1,9 @@
 """pns45: an open 45 nm standard-cell library characterized with ngspice on FreePDK45 models.
 
 Cells (transistor netlists and sizing rules) are in :mod:`hwmodel.cells.netlists`; the
-characterization method in :mod:`hwmodel.cells.characterize`. The committed library
+characterization method in :mod:`hwmodel.cells.characterize`; the Liberty writer and the one
+Liberty reader (with the wire-load model) in :mod:`hwmodel.cells.liberty`; the Verilog cell models
+in :mod:`hwmodel.cells.verilog_models`. The committed library
 (nom corner, 1.1 V, 25 C) lives in ``hwmodel/cells/lib``; rebuild with
 ``python -m hwmodel.cells build [--corner ss --vdd 1.0 --temp 25]``.
 
@@ -16,6 +18,7 @@ Typical use::
 """
 
 from .errors import CellLibraryError
+from .liberty import DEFAULT_WIRE_LOAD, Liberty, LibertyError, WireLoad, read_liberty
 from .library import (
     ArcPoint,
     Cell,
@@ -34,16 +37,21 @@ from .spice import CORNERS, SimSettings
 __all__ = [
     "CELL_NAMES",
     "CORNERS",
+    "DEFAULT_WIRE_LOAD",
     "ArcPoint",
     "Cell",
     "CellLibrary",
     "CellLibraryError",
+    "Liberty",
+    "LibertyError",
     "SequentialData",
     "SimSettings",
     "NldmTable",
     "TimingArc",
+    "WireLoad",
     "default_liberty_path",
     "default_verilog_models_path",
     "library_paths",
     "load_library",
+    "read_liberty",
 ]

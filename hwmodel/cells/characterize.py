@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import CellLibraryError
-from .netlists import CellNetlist
+from .netlists import DFF_PINS, CellNetlist
 from .spice import SimSettings, deck_header, run_deck
 
 # Default NLDM index points. Slews 10-90 % (ns) span a fast ideal edge to a heavily loaded X1
@@ -504,7 +504,8 @@ def assemble_cell(cell: CellNetlist, results: dict[str, dict], slews, loads) -> 
     rec["arcs"] = arcs
     rec["inputs"] = results["pin capacitance"]
     rec["sequential"] = {
-        "clock": "CK", "next_state": "D", "clear": "R",
+        "clock": DFF_PINS["clocked_on"], "next_state": DFF_PINS["next_state"],
+        "clear": DFF_PINS["clear"],
         **{k: v for k, v in cons.items()},
         "clock_rise_energy_pj": np.round(ck["clock_rise_energy_pj"], 9).tolist(),
         "clock_fall_energy_pj": np.round(ck["clock_fall_energy_pj"], 9).tolist(),

@@ -1,12 +1,33 @@
-"""Liberty (.lib) writer for the characterized pns45 library (NLDM tables).
+"""Liberty (.lib) files: the writer of the characterized pns45 library, and the one reader.
 
-Units in the file: time ns, capacitance fF, voltage V, leakage nW; internal-power tables are in
-fJ (Liberty's internal energy unit is capacitive_load_unit x voltage_unit^2 = fF x V^2 = fJ).
+Writer (:func:`write_liberty`): NLDM tables from the library's JSON summary. Units in the file:
+time ns, capacitance fF, voltage V, leakage nW; internal-power tables are in fJ (Liberty's internal
+energy unit is capacitive_load_unit x voltage_unit^2 = fF x V^2 = fJ).
+
+Reader (:func:`read_liberty`): the subset of Liberty the op-cost layer needs (units, templates,
+``cell``/``pin``/``ff``/``timing``/``internal_power`` groups with ``cell_rise``, ``cell_fall``,
+``rise_transition``, ``fall_transition``, ``rise_constraint``, ``fall_constraint``,
+``rise_power``, ``fall_power``; ``capacitance``, ``area``, ``cell_leakage_power``,
+``timing_sense``, ``timing_type``, ``related_pin``; ``wire_load``), any Liberty's units scaled to
+ns, fF, pJ and nW. Tables are :class:`hwmodel.cells.nldm.NldmTable` over (input slew, load).
+
+Wire load (:class:`WireLoad`): a net's wire capacitance from its fan-out count. A Liberty without a
+``wire_load`` group (the project's own) gets :data:`DEFAULT_WIRE_LOAD`, the 45 nm linear model
+that both energy paths of :mod:`hwmodel.ops` use.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CellLibraryError
+from .nldm import NldmTable
 
 
 def _row(vals: Sequence[float]) -> str:
@@ -148,3 +169,396 @@ def _cell(cname: str, c: dict, dt: str, pt: str, p1: str) -> list[str]:
         out.append("    }")
     out.append("  }")
     return out
+
+
+# --- wire load -------------------------------------------------------------------------------
+
+# Wire-load estimate for a net inside a placed arithmetic datapath: WIRE_UM_PER_FANOUT of wire per
+# fan-out pin at WIRE_CAP_FF_PER_UM. 0.2 fF/um is the order of local (M1/M2) interconnect
+# capacitance at 45 nm (PTM interconnect model, ptm.asu.edu; ITRS 2007 interconnect tables give
+# ~0.19 fF/um for intermediate wires). 2.5 um per fan-out is about two 45 nm standard-cell pitches.
+WIRE_CAP_FF_PER_UM = 0.2
+WIRE_UM_PER_FANOUT = 2.5
+
+
+@dataclass(frozen=True)
+class WireLoad:
+    """Wire capacitance of a net from its fan-out, as a Liberty ``wire_load`` group: wire length
+    (um) from the ``fanout_length`` points, linear between them, and beyond the last point
+    ``slope_um`` more per extra fan-out (without points: ``slope_um`` per fan-out), at
+    ``cap_ff_per_um``."""
+
+    name: str
+    cap_ff_per_um: float
+    slope_um: float
+    fanout_length: tuple[tuple[int, float], ...] = ()
+
+    def cap_ff(self, fanout: int) -> float:
+        """Wire-load capacitance (fF) of a net with ``fanout`` sinks."""
+        if fanout <= 0:
+            return 0.0
+        pts = dict(self.fanout_length)
+        if fanout in pts:
+            length = pts[fanout]
+        else:
+            lo = [f for f in pts if f < fanout]
+            hi = [f for f in pts if f > fanout]
+            if lo and hi:
+                f0, f1 = max(lo), min(hi)
+                length = pts[f0] + (pts[f1] - pts[f0]) * (fanout - f0) / (f1 - f0)
+            elif lo:
+                f0 = max(lo)
+                length = pts[f0] + self.slope_um * (fanout - f0)
+            else:
+                length = self.slope_um * fanout
+        return self.cap_ff_per_um * length
+
+
+#: The wire load of every net costed by :mod:`hwmodel.ops` unless a Liberty brings its own:
+#: ``WIRE_UM_PER_FANOUT`` um of wire per fan-out at ``WIRE_CAP_FF_PER_UM`` (see above).
+DEFAULT_WIRE_LOAD = WireLoad(
+    f"linear {WIRE_CAP_FF_PER_UM:g} fF/um x {WIRE_UM_PER_FANOUT:g} um per fan-out "
+    "(hwmodel.cells.liberty)", WIRE_CAP_FF_PER_UM, WIRE_UM_PER_FANOUT,
+    ((1, WIRE_UM_PER_FANOUT),))
+
+
+# --- reader ----------------------------------------------------------------------------------
+
+
+class LibertyError(CellLibraryError):
+    """A Liberty file cannot be read or lacks what the op-cost layer needs."""
+
+
+@dataclass
+class _Group:
+    name: str
+    args: list[str]
+    attrs: dict[str, str] = field(default_factory=dict)
+    complex: dict[str, list[list[str]]] = field(default_factory=dict)
+    groups: list[_Group] = field(default_factory=list)
+
+    def sub(self, name: str) -> list[_Group]:
+        return [g for g in self.groups if g.name == name]
+
+
+_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[{}():;,]|[^\s{}():;,"]+')
+_COMMENT_RE = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
+
+
+def _parse(text: str, path: Path) -> _Group:
+    text = _COMMENT_RE.sub(" ", text).replace("\\\n", " ")
+    tokens = _TOKEN_RE.findall(text)
+    pos = 0
+
+    def unq(tok: str) -> str:
+        return tok[1:-1] if tok.startswith('"') else tok
+
+    def fail(msg: str) -> LibertyError:
+        return LibertyError(f"{path}: Liberty syntax error near token {pos}: {msg}")
+
+    def group_body(group: _Group) -> None:
+        nonlocal pos
+        while pos < len(tokens):
+            tok = tokens[pos]
+            if tok == "}":
+                pos += 1
+                return
+            if tok == ";":
+                pos += 1
+                continue
+            name = tok
+            pos += 1
+            if pos >= len(tokens):
+                raise fail("unexpected end")
+            if tokens[pos] == ":":
+                pos += 1
+                value = []
+                while pos < len(tokens) and tokens[pos] not in (";", "}"):
+                    value.append(unq(tokens[pos]))
+                    pos += 1
+                if pos < len(tokens) and tokens[pos] == ";":
+                    pos += 1
+                group.attrs[name] = " ".join(value)
+            elif tokens[pos] == "(":
+                pos += 1
+                args: list[str] = []
+                while pos < len(tokens) and tokens[pos] != ")":
+                    if tokens[pos] != ",":
+                        args.append(unq(tokens[pos]))
+                    pos += 1
+                pos += 1
+                if pos < len(tokens) and tokens[pos] == "{":
+                    pos += 1
+                    child = _Group(name, args)
+                    group_body(child)
+                    group.groups.append(child)
+                else:
+                    group.complex.setdefault(name, []).append(args)
+            else:
+                raise fail(f"expected ':' or '(' after {name!r}")
+
+    root = _Group("root", [])
+    group_body(root)
+    libs = root.sub("library")
+    if not libs:
+        raise LibertyError(f"{path}: no library group; is this a Liberty (.lib) file?")
+    return libs[0]
+
+
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.replace(",", " ").split()]
+
+
+@dataclass(frozen=True)
+class LibArc:
+    """A ``timing`` group of an output (or constrained input) pin; tables in ns."""
+
+    related_pin: str
+    timing_type: str
+    timing_sense: str
+    tables: dict[str, NldmTable]
+
+
+@dataclass(frozen=True)
+class LibPowerArc:
+    """An ``internal_power`` group: ``rise_power``/``fall_power`` tables scaled to pJ."""
+
+    related_pin: str
+    tables: dict[str, NldmTable]
+
+
+@dataclass(frozen=True)
+class LibPin:
+    """A cell pin: direction, capacitance (fF), Boolean function, arcs."""
+
+    name: str
+    direction: str
+    capacitance_ff: float
+    function: str
+    clock: bool
+    timing: tuple[LibArc, ...]
+    power: tuple[LibPowerArc, ...]
+
+
+@dataclass(frozen=True)
+class LibCell:
+    """A library cell: area (um^2), leakage (nW), pins, and its flip-flop (if sequential)."""
+
+    name: str
+    area_um2: float
+    leakage_nw: float
+    pins: dict[str, LibPin]
+    ff: dict[str, str] | None
+
+    @property
+    def inputs(self) -> list[str]:
+        return [p for p, pin in self.pins.items() if pin.direction == "input"]
+
+    @property
+    def outputs(self) -> list[str]:
+        return [p for p, pin in self.pins.items() if pin.direction == "output"]
+
+    @property
+    def clock_pin(self) -> str | None:
+        if self.ff is None:
+            return None
+        return self.ff.get("clocked_on", "").strip("() ")
+
+
+@dataclass(frozen=True)
+class Liberty:
+    """The parts of a Liberty library the op-cost layer uses, in ns, fF, pJ, nW, um^2 and V."""
+
+    name: str
+    path: Path
+    voltage_v: float
+    cells: dict[str, LibCell]
+    wire_load: WireLoad
+
+    @property
+    def wire_load_name(self) -> str:
+        return self.wire_load.name
+
+    def cell(self, name: str) -> LibCell:
+        """The named cell; LibertyError when the library has none."""
+        if name not in self.cells:
+            raise LibertyError(f"{self.path}: no cell {name!r} in library {self.name}")
+        return self.cells[name]
+
+    def wire_cap_ff(self, fanout: int) -> float:
+        """Wire-load capacitance (fF) of a net with ``fanout`` sinks."""
+        return self.wire_load.cap_ff(fanout)
+
+    def sequential_cell(self) -> LibCell:
+        """The flip-flop that boundary registers are made of (the first ``ff`` cell by name)."""
+        seq = [c for n, c in sorted(self.cells.items()) if c.ff is not None]
+        if not seq:
+            raise LibertyError(f"{self.path}: library {self.name} has no flip-flop cell")
+        return seq[0]
+
+
+_TIME_NS = {"1ps": 1e-3, "10ps": 1e-2, "100ps": 0.1, "1ns": 1.0, "10ns": 10.0, "1us": 1e3}
+_CAP_FF = {"ff": 1.0, "pf": 1e3, "nf": 1e6}
+_LEAK_NW = {"1pw": 1e-3, "10pw": 1e-2, "100pw": 0.1, "1nw": 1.0, "10nw": 10.0, "100nw": 100.0,
+            "1uw": 1e3, "1mw": 1e6}
+
+
+def _read_table(group: _Group, templates: dict[str, _Group], scale: float,
+                path: Path) -> NldmTable:
+    tmpl = templates.get(group.args[0]) if group.args else None
+    vars_ = [tmpl.attrs.get("variable_1", ""), tmpl.attrs.get("variable_2", "")] if tmpl \
+        else ["input_net_transition", "total_output_net_capacitance"]
+
+    def index(k: int) -> np.ndarray | None:
+        for src in (group, tmpl):
+            if src is not None and f"index_{k}" in src.complex:
+                return np.array(_floats(" ".join(src.complex[f"index_{k}"][0])))
+        return None
+
+    i1, i2 = index(1), index(2)
+    rows = [_floats(r) for r in group.complex.get("values", [[]])[0]]
+    vals = np.array(rows, dtype=float)
+    if vals.size == 0:
+        raise LibertyError(f"{path}: table {group.name} has no values")
+    if i1 is None:
+        i1 = np.zeros(1)
+    if i2 is None:
+        i2 = np.zeros(1)
+    try:
+        return _oriented(vals.reshape(len(i1), len(i2)), i1, i2, vars_, scale)
+    except ValueError as exc:  # values not matching the indexes, or indexes not increasing
+        raise LibertyError(f"{path}: table {group.name} is malformed ({exc}); fix its index_1/"
+                           "index_2/values") from None
+
+
+def _oriented(vals: np.ndarray, i1: np.ndarray, i2: np.ndarray, vars_: list[str],
+              scale: float) -> NldmTable:
+    """The table with its axes named by the template variables, as (slew, load)."""
+    axis = {vars_[0]: i1, vars_[1]: i2}
+    # timing/power: (input transition, output capacitance); constraints: (constrained pin
+    # transition, related pin transition) -- the second axis is then the clock slew.
+    slew_var = next((v for v in vars_ if "transition" in v and "related" not in v), vars_[0])
+    load_var = next((v for v in vars_ if "capacitance" in v or "related_pin" in v), None)
+    slew_ax = axis[slew_var]
+    if load_var is None:  # 1-D table in slew only (e.g. clock-pin power)
+        return NldmTable(slew_ax, np.zeros(1), vals.reshape(len(slew_ax), 1) * scale)
+    load_ax = axis[load_var]
+    if slew_var != vars_[0]:
+        vals = vals.T
+    return NldmTable(slew_ax.copy(), load_ax.copy(), vals * scale)
+
+
+@dataclass(frozen=True)
+class _Units:
+    """Scale factors from the file's units to ns, fF, nW and pJ, and the supply (V)."""
+
+    time_ns: float
+    cap_ff: float
+    leak_nw: float
+    energy_pj: float
+    vdd_v: float
+
+
+def _units(lib: _Group, p: Path) -> _Units:
+    time_ns = _TIME_NS.get(lib.attrs.get("time_unit", "1ns").replace(" ", "").lower())
+    if time_ns is None:
+        raise LibertyError(f"{p}: unsupported time_unit {lib.attrs.get('time_unit')!r}")
+    cap_args = lib.complex.get("capacitive_load_unit", [["1", "ff"]])[0]
+    cap_ff = float(cap_args[0]) * _CAP_FF[cap_args[1].lower()]
+    leak_nw = _LEAK_NW.get(lib.attrs.get("leakage_power_unit", "1nW").replace(" ", "").lower())
+    if leak_nw is None:
+        raise LibertyError(f"{p}: unsupported leakage_power_unit "
+                           f"{lib.attrs.get('leakage_power_unit')!r}")
+    volt_unit = lib.attrs.get("voltage_unit", "1V").replace(" ", "").lower()
+    volt_scale = {"1v": 1.0, "1mv": 1e-3}.get(volt_unit, 1.0)
+    if "nom_voltage" not in lib.attrs:
+        raise LibertyError(f"{p}: library has no nom_voltage; the energy model needs VDD")
+    vdd = float(lib.attrs["nom_voltage"]) * volt_scale
+    # Liberty internal energy is in (capacitive_load_unit) x (voltage_unit)^2: fF*V^2 = fJ.
+    return _Units(time_ns, cap_ff, leak_nw, cap_ff * volt_scale ** 2 * 1e-3, vdd)
+
+
+_TIMING_TABLES = ("cell_rise", "cell_fall", "rise_transition", "fall_transition",
+                  "rise_constraint", "fall_constraint")
+
+
+def _read_pin_arcs(pg: _Group, templates: dict[str, _Group], units: _Units,
+                   p: Path) -> tuple[tuple[LibArc, ...], tuple[LibPowerArc, ...]]:
+    """The timing and internal-power arcs of one ``pin`` group."""
+    arcs = []
+    for tg in pg.sub("timing"):
+        tables = {t.name: _read_table(t, templates, units.time_ns, p) for t in tg.groups
+                  if t.name in _TIMING_TABLES}
+        arcs.append(LibArc(tg.attrs.get("related_pin", ""),
+                           tg.attrs.get("timing_type", "combinational"),
+                           tg.attrs.get("timing_sense", "non_unate"), tables))
+    powers = []
+    for ig in pg.sub("internal_power"):
+        tables = {t.name: _read_table(t, templates, units.energy_pj, p) for t in ig.groups
+                  if t.name in ("rise_power", "fall_power", "power")}
+        if "power" in tables:
+            tables.setdefault("rise_power", tables["power"])
+            tables.setdefault("fall_power", tables["power"])
+        powers.append(LibPowerArc(ig.attrs.get("related_pin", ""), tables))
+    return tuple(arcs), tuple(powers)
+
+
+def _read_cell(cg: _Group, templates: dict[str, _Group], units: _Units, p: Path) -> LibCell:
+    pins: dict[str, LibPin] = {}
+    for pg in cg.sub("pin"):
+        arcs, powers = _read_pin_arcs(pg, templates, units, p)
+        for pin_name in pg.args:
+            pins[pin_name] = LibPin(
+                name=pin_name,
+                direction=pg.attrs.get("direction", "input"),
+                capacitance_ff=float(pg.attrs.get("capacitance", 0.0)) * units.cap_ff,
+                function=pg.attrs.get("function", ""),
+                clock=pg.attrs.get("clock", "false") == "true",
+                timing=arcs,
+                power=powers,
+            )
+    if "cell_leakage_power" in cg.attrs:
+        leak = float(cg.attrs["cell_leakage_power"])
+    else:
+        states = [float(g.attrs["value"]) for g in cg.sub("leakage_power")
+                  if "value" in g.attrs]
+        leak = float(np.mean(states)) if states else 0.0
+    ffs = cg.sub("ff")
+    ff = dict(ffs[0].attrs) if ffs else None
+    name = cg.args[0]
+    return LibCell(name, float(cg.attrs.get("area", 0.0)), leak * units.leak_nw, pins, ff)
+
+
+def _read_wire_load(lib: _Group, cap_ff: float) -> WireLoad:
+    """The library's default ``wire_load`` group (else its first), or :data:`DEFAULT_WIRE_LOAD`."""
+    wl_groups = {g.args[0]: g for g in lib.sub("wire_load") if g.args}
+    wl_name = lib.attrs.get("default_wire_load", "")
+    wl = wl_groups.get(wl_name) or (next(iter(wl_groups.values())) if wl_groups else None)
+    if wl is None or "capacitance" not in wl.attrs:
+        return DEFAULT_WIRE_LOAD
+    fl = tuple(sorted((int(float(a[0])), float(a[1])) for a in wl.complex.get(
+        "fanout_length", [])))
+    return WireLoad(f"{wl.args[0]} (Liberty)", float(wl.attrs["capacitance"]) * cap_ff,
+                    float(wl.attrs.get("slope", 0.0)), fl)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_cached(path: str, mtime_ns: int, size: int) -> Liberty:  # noqa: ARG001 (cache key)
+    p = Path(path)
+    lib = _parse(p.read_text(errors="replace"), p)
+    units = _units(lib, p)
+    templates = {g.args[0]: g for g in lib.groups
+                 if g.name in ("lu_table_template", "power_lut_template") and g.args}
+    cells = {cg.args[0]: _read_cell(cg, templates, units, p) for cg in lib.sub("cell")}
+    return Liberty(lib.args[0] if lib.args else p.stem, p, units.vdd_v, cells,
+                   _read_wire_load(lib, units.cap_ff))
+
+
+def read_liberty(path: Path) -> Liberty:
+    """Read a Liberty file (cached per path and modification time)."""
+    p = Path(path).resolve()
+    if not p.is_file():
+        raise LibertyError(f"{p}: no such Liberty file; pass the project library "
+                           "(hwmodel.cells.default_liberty_path())")
+    st = p.stat()
+    return _read_cached(str(p), st.st_mtime_ns, st.st_size)

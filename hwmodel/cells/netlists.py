@@ -221,69 +221,75 @@ def _cell(name: str, inputs: str, outputs: str, funcs: dict[str, str], b: _Build
                        tuple(b.devices), sequential)
 
 
-def _build_all() -> dict[str, CellNetlist]:
-    cells: dict[str, CellNetlist] = {}
-
-    def add(c: CellNetlist) -> None:
-        cells[c.name] = c
-
+def _basic_gates() -> list[CellNetlist]:
+    """INV, BUF, NAND2, NOR2 in X1 and X2; NAND3, NOR3; AND2, OR2 (NAND/NOR + INV)."""
+    cells = []
     for x in (1, 2):
         b = _Builder()
         b.inv("A", "Y", x)
-        add(_cell(f"INV_X{x}", "A", "Y", {"Y": "!A"}, b))
+        cells.append(_cell(f"INV_X{x}", "A", "Y", {"Y": "!A"}, b))
         b = _Builder()
         b.inv("A", "x0", 1)
         b.inv("x0", "Y", x)
-        add(_cell(f"BUF_X{x}", "A", "Y", {"Y": "A"}, b))
+        cells.append(_cell(f"BUF_X{x}", "A", "Y", {"Y": "A"}, b))
         b = _Builder()
         b.gate(("s", ["A", "B"]), "Y", x)
-        add(_cell(f"NAND2_X{x}", "A B", "Y", {"Y": "!(A&B)"}, b))
+        cells.append(_cell(f"NAND2_X{x}", "A B", "Y", {"Y": "!(A&B)"}, b))
         b = _Builder()
         b.gate(("p", ["A", "B"]), "Y", x)
-        add(_cell(f"NOR2_X{x}", "A B", "Y", {"Y": "!(A|B)"}, b))
+        cells.append(_cell(f"NOR2_X{x}", "A B", "Y", {"Y": "!(A|B)"}, b))
 
     b = _Builder()
     b.gate(("s", ["A", "B", "C"]), "Y")
-    add(_cell("NAND3_X1", "A B C", "Y", {"Y": "!(A&B&C)"}, b))
+    cells.append(_cell("NAND3_X1", "A B C", "Y", {"Y": "!(A&B&C)"}, b))
     b = _Builder()
     b.gate(("p", ["A", "B", "C"]), "Y")
-    add(_cell("NOR3_X1", "A B C", "Y", {"Y": "!(A|B|C)"}, b))
+    cells.append(_cell("NOR3_X1", "A B C", "Y", {"Y": "!(A|B|C)"}, b))
 
     b = _Builder()
     b.gate(("s", ["A", "B"]), "x0")
     b.inv("x0", "Y")
-    add(_cell("AND2_X1", "A B", "Y", {"Y": "(A&B)"}, b))
+    cells.append(_cell("AND2_X1", "A B", "Y", {"Y": "(A&B)"}, b))
     b = _Builder()
     b.gate(("p", ["A", "B"]), "x0")
     b.inv("x0", "Y")
-    add(_cell("OR2_X1", "A B", "Y", {"Y": "(A|B)"}, b))
+    cells.append(_cell("OR2_X1", "A B", "Y", {"Y": "(A|B)"}, b))
+    return cells
 
+
+def _complex_gates() -> list[CellNetlist]:
+    """XOR2, XNOR2 (AOI22 with inverted inputs), AOI21, OAI21, MUX2."""
+    cells = []
     # XOR2 = AOI22(A, B, !A, !B): Y = !(A&B | !A&!B); XNOR2 = AOI22(A, !B, !A, B).
     b = _Builder()
     b.inv("A", "an")
     b.inv("B", "bn")
     b.gate(("p", [("s", ["A", "B"]), ("s", ["an", "bn"])]), "Y")
-    add(_cell("XOR2_X1", "A B", "Y", {"Y": "(A^B)"}, b))
+    cells.append(_cell("XOR2_X1", "A B", "Y", {"Y": "(A^B)"}, b))
     b = _Builder()
     b.inv("A", "an")
     b.inv("B", "bn")
     b.gate(("p", [("s", ["A", "bn"]), ("s", ["an", "B"])]), "Y")
-    add(_cell("XNOR2_X1", "A B", "Y", {"Y": "!(A^B)"}, b))
+    cells.append(_cell("XNOR2_X1", "A B", "Y", {"Y": "!(A^B)"}, b))
 
     b = _Builder()
     b.gate(("p", [("s", ["A", "B"]), "C"]), "Y")
-    add(_cell("AOI21_X1", "A B C", "Y", {"Y": "!((A&B)|C)"}, b))
+    cells.append(_cell("AOI21_X1", "A B C", "Y", {"Y": "!((A&B)|C)"}, b))
     b = _Builder()
     b.gate(("s", [("p", ["A", "B"]), "C"]), "Y")
-    add(_cell("OAI21_X1", "A B C", "Y", {"Y": "!((A|B)&C)"}, b))
+    cells.append(_cell("OAI21_X1", "A B C", "Y", {"Y": "!((A|B)&C)"}, b))
 
     # MUX2: x0 = AOI22(A, !S, B, S) = !(S ? B : A); Y = !x0.
     b = _Builder()
     b.inv("S", "sn")
     b.gate(("p", [("s", ["A", "sn"]), ("s", ["B", "S"])]), "x0")
     b.inv("x0", "Y")
-    add(_cell("MUX2_X1", "A B S", "Y", {"Y": "((S&B)|(!S&A))"}, b))
+    cells.append(_cell("MUX2_X1", "A B S", "Y", {"Y": "((S&B)|(!S&A))"}, b))
+    return cells
 
+
+def _adders() -> list[CellNetlist]:
+    """HA (XOR2 structure + AND2) and the 28-transistor mirror FA."""
     # HA: S = XOR2 structure, CO = INV(NAND2).
     b = _Builder()
     b.inv("A", "an")
@@ -291,7 +297,7 @@ def _build_all() -> dict[str, CellNetlist]:
     b.gate(("p", [("s", ["A", "B"]), ("s", ["an", "bn"])]), "S")
     b.gate(("s", ["A", "B"]), "con")
     b.inv("con", "CO")
-    add(_cell("HA_X1", "A B", "S CO", {"S": "(A^B)", "CO": "(A&B)"}, b))
+    ha = _cell("HA_X1", "A B", "S CO", {"S": "(A^B)", "CO": "(A&B)"}, b)
 
     # FA: 28-transistor mirror-style adder with complementary networks.
     # con = !(A&B | CI&(A|B)) = !CO ; sn = !(A&B&CI | (A|B|CI)&con) = !S.
@@ -300,10 +306,13 @@ def _build_all() -> dict[str, CellNetlist]:
     b.gate(("p", [("s", ["A", "B", "CI"]), ("s", [("p", ["A", "B", "CI"]), "con"])]), "sn")
     b.inv("sn", "S")
     b.inv("con", "CO")
-    add(_cell("FA_X1", "A B CI", "S CO", {"S": "(A^B^CI)", "CO": "((A&B)|(CI&(A^B)))"}, b))
+    fa = _cell("FA_X1", "A B CI", "S CO", {"S": "(A^B^CI)", "CO": "((A&B)|(CI&(A^B)))"}, b)
+    return [ha, fa]
 
-    add(_dffr())
-    return cells
+
+def _build_all() -> dict[str, CellNetlist]:
+    cells = [*_basic_gates(), *_complex_gates(), *_adders(), _dffr()]
+    return {c.name: c for c in cells}
 
 
 def _dffr() -> CellNetlist:
@@ -331,6 +340,10 @@ def _dffr() -> CellNetlist:
     b.inv("s2", "Q")
     return CellNetlist("DFFR_X1", ("D", "CK", "R"), ("Q",), {"Q": "IQ"}, tuple(b.devices),
                        sequential=True)
+
+
+#: The flip-flop's pins by role, as the attributes of its Liberty ``ff (IQ, IQN)`` group.
+DFF_PINS = {"next_state": "D", "clocked_on": "CK", "clear": "R"}
 
 
 CELLS: dict[str, CellNetlist] = _build_all()

@@ -1,8 +1,8 @@
 """NLDM tables: a cell quantity tabulated over (input slew, output load), looked up bilinearly.
 
 One implementation for every reader of the project's tables: the library's JSON summary
-(:mod:`hwmodel.cells.library`) and the Liberty reader of the gate-level path
-(:mod:`hwmodel.ops.sta`). Inside the grid the lookup is bilinear; outside it, linear
+(:mod:`hwmodel.cells.library`) and the Liberty reader
+(:mod:`hwmodel.cells.liberty`). Inside the grid the lookup is bilinear; outside it, linear
 extrapolation from the edge segment (the usual rule of static-timing tools for NLDM tables). An
 axis with one point is constant along that axis.
 

@@ -5,10 +5,10 @@ of the same unit and parameters, and its leakage power; per-op leakage is charge
 unit's own clock period (1000 / fmax ns), and per-op dynamic energy is per operation at one
 operation per cycle.
 
-``default``: the structural RTL's own cell instances, zero-delay toggles, costed with the cell
-library. ``yosys``: the unit mapped by Yosys onto the library's Liberty, simulated at gate level
-twice: zero-delay (``energy_logic_pj``, ``energy_seq_pj``) and timed with the Liberty's NLDM
-delays, glitches included (``energy_timed_logic_pj``, ``energy_timed_seq_pj``).
+The row's energy columns come from its energy path, looked up by name in
+:data:`hwmodel.ops.paths.PATHS` (``default``: the structural RTL's own cell instances, zero-delay
+toggles, costed with the cell library; ``yosys``: the unit mapped by Yosys onto the library's
+Liberty, simulated at gate level zero-delay and timed, glitches included).
 
 MAC units clear their accumulator every ``dot_length`` operations; every row reports the share of
 non-finite results (``nonfinite_pct``) and a row above
@@ -24,23 +24,26 @@ from functools import lru_cache
 
 import numpy as np
 
+from hwmodel.cells.liberty import WIRE_CAP_FF_PER_UM, WIRE_UM_PER_FANOUT, read_liberty
 from hwmodel.cells.library import library_paths
 from hwmodel.cells.spice import SimSettings
-from hwmodel.ops.cellcosts import default_costs
-from hwmodel.ops.characterize import characterize_default
-from hwmodel.ops.energy import WIRE_CAP_FF_PER_UM, WIRE_UM_PER_FANOUT
-from hwmodel.ops.oplib import OpUnit
+from hwmodel.ops.energy import default_costs
+from hwmodel.ops.oplib import ACC_CLR, OpUnit
+from hwmodel.ops.paths import PATHS, PathJob, get_path
+from hwmodel.ops.sta import static_timing
 from hwmodel.ops.streams import (
     DEFAULT_DOT_LENGTH,
     MAX_NONFINITE_PCT,
     acc_clr_schedule,
     make_stream,
-    nonfinite_pct,
 )
+from hwmodel.ops.synth import synthesize
 from hwmodel.ops.table import RowJob
 from hwmodel.rtlsim import UnitError, load_unit
 
-PATHS: tuple[str, ...] = ("default", "yosys")
+__all__ = ["PATHS", "SYNTH_TARGET_NS", "compute_row", "job_stream", "library_corner",
+           "make_jobs", "prepare", "tool_versions"]
+
 #: Clock target of synthesis (ABC maps for delay towards it): the paper's 1 GHz.
 SYNTH_TARGET_NS = 1.0
 
@@ -103,7 +106,7 @@ def job_stream(job: RowJob) -> dict[str, np.ndarray]:
     stream = make_stream(job.stream, u.fmt, job.vectors, job.seed, tensors=job.tensors,
                          dot_length=length)
     if u.op == "mac":
-        stream["acc_clr"] = acc_clr_schedule(job.vectors, length)
+        stream[ACC_CLR] = acc_clr_schedule(job.vectors, length)
     return stream
 
 
@@ -115,61 +118,30 @@ def _check_finite(job: RowJob, pct: float) -> None:
                         "arithmetic; fix: a shorter dot length, or operands in range")
 
 
-def compute_row(job: RowJob) -> dict:
-    """Characterize one job (runs Yosys and static timing, then Icarus)."""
-    from hwmodel.ops.sta import read_liberty, static_timing
-    from hwmodel.ops.synth import synthesize
-
+def prepare(job: RowJob) -> PathJob:
+    """What every path needs for a row: the unit, its stream, the Liberty of the corner, the
+    unit mapped by Yosys and its static timing (runs Yosys)."""
     u = job.op_unit
     spec = load_unit(u.path)
-    stream = job_stream(job)
-    corner = job.corner
-    costs = default_costs(corner.corner, corner.vdd_v, corner.temp_c)
-    liberty = read_liberty(library_paths(corner)["liberty"])
+    liberty = read_liberty(library_paths(job.corner)["liberty"])
     synth = synthesize(spec, u.params, liberty.path, clock_period_ns=SYNTH_TARGET_NS)
-    timing = static_timing(synth, liberty)
-    period = timing.critical_path_ns  # the unit at its own fmax
+    return PathJob(u, spec, job_stream(job), job.corner, liberty, synth,
+                   static_timing(synth, liberty))
+
+
+def compute_row(job: RowJob) -> dict:
+    """Characterize one job on its path (runs Yosys and static timing, then Icarus)."""
+    path = get_path(job.path)
+    pj = prepare(job)
+    u, corner, timing = job.op_unit, job.corner, pj.timing
+    costs = default_costs(corner.corner, corner.vdd_v, corner.temp_c)
     row: dict = {"unit": u.unit, "op": u.op, "format": u.fmt, "stream": job.stream,
                  "path": job.path, "params": str(dict(sorted(u.params.items()))),
                  "vdd_v": corner.vdd_v, "temp_c": corner.temp_c, "corner": corner.corner,
                  "dot_length": int(dict(job.settings)["dot_length"]) if u.op == "mac" else 0,
                  "critical_path_ns": timing.critical_path_ns, "fmax_mhz": timing.fmax_mhz,
-                 "clock_period_ns": period, "library": costs.lib.name,
+                 "clock_period_ns": pj.period_ns, "library": costs.lib.name,
                  "tools": tool_versions(), "cache_key": job.key()}
-    if job.path == "default":
-        res = characterize_default(spec, u.params, stream, costs, period)
-        row.update(res.as_row())
-        row["nonfinite_pct"] = nonfinite_pct(res.y, u.number_format)
-        row["mode"] = res.energy.mode + f"; STA of the Yosys netlist: {timing.mode}"
-    else:
-        row.update(_yosys_energy(synth, liberty, stream, u.params, period))
-        row["nonfinite_pct"] = nonfinite_pct(row.pop("y"), u.number_format)
-        row["mode"] += f"; STA {timing.mode}"
+    row.update(path.characterize(pj))
     _check_finite(job, row["nonfinite_pct"])
     return row
-
-
-def _yosys_energy(synth, liberty, stream: dict, params: dict, period_ns: float) -> dict:
-    """Zero-delay and timed (glitch-aware) gate-level energy of a mapped unit."""
-    from hwmodel.ops.gatelevel import gate_level_energy
-
-    zero = gate_level_energy(synth, liberty, stream, params)
-    timed = gate_level_energy(synth, liberty, stream, params, mode="timed")
-    if not np.array_equal(zero.y, timed.y):
-        raise UnitError(f"{synth.top}: timed gate-level results differ from zero-delay ones")
-    leak_nw = zero.energy_leakage_pj / (zero.clock_period_ns * zero.ii_cycles) * 1e6
-    leak_pj = leak_nw * period_ns * 1e-6  # nW * ns = 1e-6 pJ
-    return {
-        "energy_logic_pj": zero.energy_logic_pj, "energy_seq_pj": zero.energy_seq_pj,
-        "energy_leakage_pj": leak_pj, "leakage_nw": leak_nw,
-        "energy_pj": zero.energy_logic_pj + zero.energy_seq_pj + leak_pj,
-        "energy_timed_logic_pj": timed.energy_logic_pj,
-        "energy_timed_seq_pj": timed.energy_seq_pj,
-        "energy_timed_pj": timed.energy_logic_pj + timed.energy_seq_pj + leak_pj,
-        "toggles_per_op": zero.toggles_per_op, "toggles_timed_per_op": timed.toggles_per_op,
-        "latency_cycles": zero.latency_cycles, "ii_cycles": zero.ii_cycles,
-        "vectors": zero.vectors, "area_um2": synth.area_um2, "cells": synth.cells,
-        "y": zero.y,
-        "mode": f"yosys: mapped netlist, {zero.mode} and {timed.mode}, Liberty tables at "
-                "actual slew/load",
-    }

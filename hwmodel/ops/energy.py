@@ -1,28 +1,39 @@
-"""Default energy path: toggles of every RTL cell instance costed with the 45 nm cell library.
+"""Default path's costing: toggles of every RTL cell instance priced with the 45 nm cell library.
 
 No synthesis: the structural unit's own ``rc_*`` instances are the gates. For each instance output
 toggle the energy is the cell's internal energy (library table, at the net's load and the
-library's nominal input slew) plus the energy that charges the load, 1/2 * C_load * VDD^2, with
-C_load = fan-out input-pin capacitances + a wire-load estimate. Flip-flops add their clock-pin
-energy every cycle; every cell adds its leakage over the clock period. Toggles come from a
-zero-delay simulation, so glitches are not counted (the Yosys path can bound them).
+library's reference input slew) plus the energy that charges the load, 1/2 * C_load * VDD^2, with
+C_load from the load model (:mod:`hwmodel.ops.loads`: fan-out pin capacitances + wire load + the
+output register on ``y``). Flip-flops add their clock-pin energy every cycle; every cell adds its
+leakage over the clock period. Toggles come from a zero-delay simulation, so glitches are not
+counted (the Yosys path can bound them).
+
+:class:`LibraryCosts` adapts the characterized library (:mod:`hwmodel.cells`) to
+:class:`CellCosts`: internal energies are read at the library's reference input slew
+(``key_figures['ref_slew_ns']``, else the second slew index point). A flip-flop's clock pin draws
+its clock energy every cycle (CK rise + CK fall with Q unchanged); when Q also toggles, the CK->Q
+arc's internal energy is added. The library's CK->Q tables already exclude the plain clock-edge
+energy (see ``hwmodel.cells.library``), so the clock edge is not counted twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
+from hwmodel.cells.library import CellLibrary, load_library
+from hwmodel.ops.loads import (
+    DEFAULT_WIRE_LOAD,
+    OUTPUT_LOAD_CELL,
+    OUTPUT_LOAD_PIN,
+    NetLoads,
+    OutputRegister,
+    net_loads,
+)
 from hwmodel.ops.netlist import Netlist, rtl_cell_to_library
+from hwmodel.rtlsim import HANDSHAKE
 
-# Wire-load estimate for a net inside a placed arithmetic datapath: WIRE_UM_PER_FANOUT of wire per
-# fan-out pin at WIRE_CAP_FF_PER_UM. 0.2 fF/um is the order of local (M1/M2) interconnect
-# capacitance at 45 nm (PTM interconnect model, ptm.asu.edu; ITRS 2007 interconnect tables give
-# ~0.19 fF/um for intermediate wires). 2.5 um per fan-out is about two 45 nm standard-cell pitches.
-WIRE_CAP_FF_PER_UM = 0.2
-WIRE_UM_PER_FANOUT = 2.5
-# The unit's outputs are captured by a register outside it: each y bit carries one DFF D-pin load.
-OUTPUT_LOAD_CELL, OUTPUT_LOAD_PIN = "DFFR_X1", "D"
 SEQ_CELLS = frozenset({"DFFR_X1"})
 
 
@@ -46,6 +57,43 @@ class CellCosts(Protocol):
     def area_um2(self, cell: str) -> float: ...
 
 
+class LibraryCosts:
+    """:class:`CellCosts` backed by a :class:`CellLibrary`."""
+
+    def __init__(self, lib: CellLibrary, slew_ns: float | None = None) -> None:
+        self.lib = lib
+        self.vdd_v = float(lib.vdd_v)
+        self.slew_ns = float(lib.key_figures.get("ref_slew_ns", lib.slew_index_ns[1])) \
+            if slew_ns is None else float(slew_ns)
+        self._energy = lru_cache(maxsize=None)(self._internal)
+
+    def pin_cap_ff(self, cell: str, pin: str) -> float:
+        return float(self.lib.cell(cell).input_cap_ff[pin])
+
+    def _internal(self, cell: str, out_pin: str, load_ff: float) -> float:
+        c = self.lib.cell(cell)
+        return c.internal_energy_per_toggle_pj(out_pin, self.slew_ns, load_ff)
+
+    def internal_energy_pj(self, cell: str, out_pin: str, load_ff: float) -> float:
+        return self._energy(cell, out_pin, round(load_ff, 4))
+
+    def clock_energy_pj(self, cell: str) -> float:
+        seq = self.lib.cell(cell).sequential
+        return 0.0 if seq is None else seq.clock_energy_per_cycle_pj(self.slew_ns)
+
+    def leakage_nw(self, cell: str) -> float:
+        return float(self.lib.cell(cell).leakage_avg_nw)
+
+    def area_um2(self, cell: str) -> float:
+        return float(self.lib.cell(cell).area_um2)
+
+
+@lru_cache(maxsize=4)
+def default_costs(corner: str = "nom", vdd_v: float = 1.1, temp_c: float = 25.0) -> LibraryCosts:
+    """Costs from the committed library (or one built with ``python -m hwmodel.cells build``)."""
+    return LibraryCosts(load_library(corner, vdd_v, temp_c))
+
+
 @dataclass(frozen=True)
 class OpEnergy:
     """Energy per operation (pJ) of one unit under one stream, split as published figures are."""
@@ -62,16 +110,13 @@ class OpEnergy:
     mode: str = "default: RTL cells, zero-delay toggles, library internal energy + 1/2 C V^2"
 
 
-def net_loads_ff(netlist: Netlist, lib: CellCosts) -> dict[int, float]:
-    """Load capacitance (fF) of every net bit: fan-out pins + wire + output register pin."""
-    loads: dict[int, float] = {}
-    for bit, sinks in netlist.fanout.items():
-        pins = sum(lib.pin_cap_ff(rtl_cell_to_library(cell), pin) for cell, pin in sinks)
-        loads[bit] = pins + WIRE_CAP_FF_PER_UM * WIRE_UM_PER_FANOUT * len(sinks)
-    out_cap = lib.pin_cap_ff(OUTPUT_LOAD_CELL, OUTPUT_LOAD_PIN)
-    for bit in netlist.port_bits.get("y", []):
-        loads[bit] = loads.get(bit, 0.0) + out_cap + WIRE_CAP_FF_PER_UM * WIRE_UM_PER_FANOUT
-    return loads
+def default_loads(netlist: Netlist, lib: CellCosts) -> NetLoads:
+    """The default path's loads (fF) of an elaborated RTL netlist: library pin capacitances, the
+    45 nm wire model, and one ``DFFR_X1`` D pin on its own wire per ``y`` bit."""
+    register = OutputRegister(lib.pin_cap_ff(OUTPUT_LOAD_CELL, OUTPUT_LOAD_PIN),
+                              (HANDSHAKE.result,), own_wire=True)
+    return net_loads(netlist, lambda cell, pin: lib.pin_cap_ff(rtl_cell_to_library(cell), pin),
+                     DEFAULT_WIRE_LOAD, register)
 
 
 def op_energy(netlist: Netlist, toggles: dict[str, int], ops: int, lib: CellCosts,
@@ -80,7 +125,7 @@ def op_energy(netlist: Netlist, toggles: dict[str, int], ops: int, lib: CellCost
     operations at one op per cycle)."""
     if ops < 1:
         raise ValueError("ops must be at least 1")
-    loads = net_loads_ff(netlist, lib)
+    loads = default_loads(netlist, lib).load_ff
     v2 = lib.vdd_v**2
     logic_pj = seq_pj = leak_nw = area = 0.0
     flops = 0

@@ -3,16 +3,20 @@
 Training is counted in MACs, adds and multiplies; each is costed with the unit below. Parameters
 follow each unit's header comment; ``LATENCY`` is chosen so every unit is registered (its flip-flop
 and clock energy shows up in ``energy_seq_pj``).
+
+:func:`user_unit` makes an :class:`OpUnit` of any Verilog file with the standard handshake
+(``python -m hwmodel.ops --rtl FILE``), so a user's own unit is costed like a library one.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import rtl
-from hwmodel.ops.streams import NumberFormat, get_format
-from hwmodel.rtlsim import UnitError
+from hwmodel.ops.streams import FORMATS, NumberFormat, get_format
+from hwmodel.rtlsim import HANDSHAKE, UnitError, UnitSpec, check_handshake, load_unit
 
 
 @dataclass(frozen=True)
@@ -85,3 +89,66 @@ def select(units: list[OpUnit], unit: str | None = None, fmt: str | None = None)
         raise UnitError(f"no op unit matches unit={unit!r} format={fmt!r}; "
                         f"units: {', '.join(known)}")
     return chosen
+
+
+OPS = ("add", "mul", "mac")
+#: The MAC's extra input: clear the accumulator (see :func:`hwmodel.ops.streams.acc_clr_schedule`).
+ACC_CLR = "acc_clr"
+
+
+def user_unit(path: str | Path, op: str | None = None, fmt: str | None = None,
+              params: dict[str, int] | None = None) -> OpUnit:
+    """An :class:`OpUnit` of the last module in a Verilog file with the standard handshake
+    (ports read by pyverilog, :func:`hwmodel.rtlsim.load_unit`).
+
+    ``op``: ``add``, ``mul`` or ``mac`` (default: ``mac`` when the unit has an ``acc_clr``
+    input, else the op its module name holds, e.g. ``fp_add``). ``fmt``: the operands' number
+    format (default ``int<width of a>``); the format's parameters (``W``/``SIGNED`` or
+    ``EXP_W``/``MAN_W``) are set where the module declares them and ``params`` does not.
+    Raises UnitError, one line naming the file, for a syntax error, a missing handshake port, an
+    unknown parameter, or operand (float: result) widths that do not fit the format.
+    """
+    spec = load_unit(path)
+    given = dict(params or {})
+    op = op or _infer_op(spec)
+    if op not in OPS:
+        raise UnitError(f"{spec.path}: unknown operation {op!r}; use one of: {', '.join(OPS)}")
+    if fmt is None:
+        width = spec.widths(given)[HANDSHAKE.operands[0]]
+        fmt = f"int{width}"
+        if fmt not in FORMATS:
+            raise UnitError(f"{spec.path}: no integer format of {width} bits for operand "
+                            f"{HANDSHAKE.operands[0]!r}; pass --format (one of: "
+                            f"{', '.join(FORMATS)})")
+    number = get_format(fmt)
+    values = {k: v for k, v in format_params(number).items() if k in spec.params} | given
+    _check_widths(spec, op, number, spec.resolve_params(values))
+    return OpUnit(spec.name, op, fmt, spec.path, values)
+
+
+def _infer_op(spec: UnitSpec) -> str:
+    if ACC_CLR in spec.ports:
+        return "mac"
+    m = re.search(rf"(?:^|_)({'|'.join(OPS)})", spec.name)
+    if m is None:
+        raise UnitError(f"{spec.path}: cannot tell whether {spec.name} adds, multiplies or "
+                        "multiply-accumulates; pass --op add|mul|mac")
+    return m.group(1)
+
+
+def _check_widths(spec: UnitSpec, op: str, fmt: NumberFormat, values: dict[str, int]) -> None:
+    """UnitError unless the operands (and a float unit's result) are as wide as ``fmt`` and a
+    MAC has a 1-bit ``acc_clr`` input."""
+    want = {name: fmt.bits for name in HANDSHAKE.operands}
+    if fmt.kind == "float":  # results are read as the format (non-finite share)
+        want[HANDSHAKE.result] = fmt.bits
+    if op == "mac":
+        if ACC_CLR not in spec.ports or spec.ports[ACC_CLR].direction != "input":
+            raise UnitError(f"{spec.path}: {spec.name} has no input {ACC_CLR!r}; a mac unit "
+                            "clears its accumulator with it")
+        want[ACC_CLR] = 1
+    check_handshake(spec, values)
+    try:
+        check_handshake(spec, values, want)
+    except UnitError as exc:
+        raise UnitError(f"{exc} for format {fmt.name}") from None

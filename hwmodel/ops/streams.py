@@ -9,7 +9,7 @@ Switching energy depends on the data, so every op-cost number names the stream t
   with |x| in [2**-8, 2**-4)), like post-ReLU activations and small gradients;
 * ``constant`` - one random operand pair repeated (no data switching at all);
 * ``tensor``   - values sampled from real network tensors recorded during training
-  (``learning.trace`` operand samples), converted to the unit's number format; non-finite
+  (``workload.trace_training`` operand samples), converted to the unit's number format; non-finite
   samples, or samples the format cannot hold (fp16 overflow), are refused.
 
 MAC units also get ``acc_clr`` (:func:`acc_clr_schedule`): the accumulator starts a new sum every
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwmodel.rtlsim import UnitError
+from hwmodel.rtlsim import HANDSHAKE, UnitError
 
 STREAM_KINDS = ("uniform", "sparse", "constant", "tensor")
 #: Dot-product length of MAC streams when the workload does not give one (terms per sum).
@@ -168,19 +168,20 @@ def make_stream(kind: str, fmt: NumberFormat | str, n: int, seed: int = 0,
     if n < 1:
         raise UnitError(f"stream length must be at least 1 (got {n})")
     rng = np.random.default_rng(seed)
+    a, b = HANDSHAKE.operands
     if kind == "uniform":
-        return {"a": _uniform(rng, fmt, n, dot_length), "b": _uniform(rng, fmt, n, dot_length)}
+        return {a: _uniform(rng, fmt, n, dot_length), b: _uniform(rng, fmt, n, dot_length)}
     if kind == "sparse":
-        return {"a": _sparse(rng, fmt, n), "b": _sparse(rng, fmt, n)}
+        return {a: _sparse(rng, fmt, n), b: _sparse(rng, fmt, n)}
     if kind == "constant":
-        a, b = _uniform(rng, fmt, 1, dot_length), _uniform(rng, fmt, 1, dot_length)
-        return {"a": np.repeat(a, n), "b": np.repeat(b, n)}
+        va, vb = _uniform(rng, fmt, 1, dot_length), _uniform(rng, fmt, 1, dot_length)
+        return {a: np.repeat(va, n), b: np.repeat(vb, n)}
     if kind == "tensor":
         if tensors is None or any(np.asarray(t).size == 0 for t in tensors):
             raise UnitError("stream 'tensor' needs two non-empty tensor samples "
-                            "(record them with learning.trace sampling)")
+                            "(record them with workload.trace_training sampling)")
         return {port: _tensor_port(rng, fmt, n, t, port)
-                for port, t in zip(("a", "b"), tensors, strict=True)}
+                for port, t in zip(HANDSHAKE.operands, tensors, strict=True)}
     raise UnitError(f"unknown stream kind {kind!r}; use one of: {', '.join(STREAM_KINDS)}")
 
 
@@ -220,7 +221,7 @@ def nonfinite_pct(y_bits: np.ndarray, fmt: NumberFormat | str) -> float:
 
 
 def operand_pools(samples: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The two operand pools of a training iteration's MACs from ``learning.trace`` samples
+    """The two operand pools of a training iteration's MACs from ``workload.trace_training`` samples
     (keys ``<layer>|<operand>``): forward ``weight x ifmap``, backward-data ``weight x grad_out``
     and weight-gradient ``ifmap x grad_out`` give pool ``a`` = weights and input activations,
     pool ``b`` = input activations and output gradients."""
@@ -232,16 +233,16 @@ def operand_pools(samples: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarra
     a, b = pool(("weight", "ifmap")), pool(("ifmap", "grad_out"))
     if a.size == 0 or b.size == 0:
         raise UnitError("the operand samples hold no weight/ifmap/grad_out values; record them "
-                        "with `python -m learning trace --samples N --samples-out FILE.npz`")
+                        "with `python -m workload trace --samples N --samples-out FILE.npz`")
     return a, b
 
 
 def load_operand_pools(path: str) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`operand_pools` of an ``.npz`` written by ``python -m learning trace``."""
+    """:func:`operand_pools` of an ``.npz`` written by ``python -m workload trace``."""
     try:
         with np.load(path) as z:
             samples = {k.replace("__", "/"): z[k] for k in z.files}
     except (OSError, ValueError) as exc:
         raise UnitError(f"operand samples {path}: cannot read ({exc}); pass an .npz from "
-                        "`python -m learning trace --samples-out`") from None
+                        "`python -m workload trace --samples-out`") from None
     return operand_pools(samples)

@@ -30,6 +30,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hwmodel.cells.liberty import Liberty, read_liberty
+from hwmodel.ops.netlist import Netlist, netlist_from_yosys
 from hwmodel.rtlsim import UnitError, UnitSpec, dependency_files
 from pnsutil import atomic_dir, cache_dir
 
@@ -236,67 +238,25 @@ def _run_yosys(spec: UnitSpec, script: str, out_dir: Path) -> None:
 # --- the mapped netlist as data --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GateInstance:
-    """One mapped cell: instance name, library cell, and pin -> net (int id, or '0'/'1')."""
+def load_mapped_netlist(result: SynthResult, lib: Liberty | None = None) -> Netlist:
+    """Read ``result.netlist_json`` into a :class:`hwmodel.ops.netlist.Netlist` (instances
+    ``g0, g1, ...``), pin directions from the Liberty (default: the one it was mapped onto).
+    SynthError when the netlist uses a cell or pin the Liberty lacks."""
+    lib = lib or read_liberty(result.liberty_path)
 
-    name: str
-    cell: str
-    pins: dict[str, int | str]
+    def output_pins(cell_type: str) -> frozenset[str]:
+        if cell_type not in lib.cells:
+            raise SynthError(f"{result.netlist_json}: the mapped netlist uses cell {cell_type}, "
+                             f"which {lib.path.name} lacks")
+        cell = lib.cells[cell_type]
+        return frozenset(cell.outputs)
 
-
-@dataclass
-class MappedNetlist:
-    """Flat gate-level netlist read from Yosys JSON: ports as lists of net ids (LSB first)."""
-
-    top: str
-    inputs: dict[str, list[int | str]]
-    outputs: dict[str, list[int | str]]
-    instances: list[GateInstance]
-
-    @property
-    def nets(self) -> set[int]:
-        """Every net id used by a port or a cell pin."""
-        out: set[int] = set()
-        for bits in (*self.inputs.values(), *self.outputs.values()):
-            out.update(b for b in bits if isinstance(b, int))
-        for inst in self.instances:
-            out.update(b for b in inst.pins.values() if isinstance(b, int))
-        return out
-
-
-def _bit(value: int | str) -> int | str:
-    if isinstance(value, int):
-        return value
-    if value in ("0", "1"):
-        return value
-    return "0"  # 'x'/'z' constants: tied low, as `setundef -zero` does
-
-
-def load_mapped_netlist(result: SynthResult) -> MappedNetlist:
-    """Read ``result.netlist_json`` into a :class:`MappedNetlist`."""
     data = json.loads(Path(result.netlist_json).read_text())
-    module = data["modules"].get(result.top)
-    if module is None:
-        raise SynthError(f"{result.netlist_json}: no module {result.top} in the mapped netlist")
-    inputs: dict[str, list[int | str]] = {}
-    outputs: dict[str, list[int | str]] = {}
-    for name, port in module["ports"].items():
-        bits = [_bit(b) for b in port["bits"]]
-        if port["direction"] == "input":
-            inputs[name] = bits
-        elif port["direction"] == "output":
-            outputs[name] = bits
-        else:
-            raise SynthError(f"{result.netlist_json}: port {name} is {port['direction']}; "
-                             "units must have only input and output ports")
-    instances = []
-    for k, (name, cell) in enumerate(sorted(module["cells"].items())):
-        pins: dict[str, int | str] = {}
-        for pin, bits in cell["connections"].items():
-            if len(bits) != 1:
-                raise SynthError(f"{result.netlist_json}: cell {name} pin {pin} has "
-                                 f"{len(bits)} bits; expected a mapped 1-bit pin")
-            pins[pin] = _bit(bits[0])
-        instances.append(GateInstance(f"g{k}", cell["type"], pins))
-    return MappedNetlist(result.top, inputs, outputs, instances)
+    netlist = netlist_from_yosys(data, result.top, result.params, output_pins,
+                                 where=str(result.netlist_json), rename=True)
+    for inst in netlist.instances:
+        unknown = sorted(set(inst.pins) - set(lib.cells[inst.cell].pins))
+        if unknown:
+            raise SynthError(f"{lib.path}: cell {inst.cell} has no pin {unknown[0]} "
+                             "(used by the mapped netlist)")
+    return netlist

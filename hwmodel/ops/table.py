@@ -97,6 +97,12 @@ def _collect(i: int, result: Callable[[], dict], jobs: list[RowJob], rows: dict[
     store_row(jobs[i], rows[i])
 
 
+def _path_weight(name: str) -> int:
+    from hwmodel.ops.paths import PATHS
+
+    return PATHS[name].work_weight if name in PATHS else 1
+
+
 def build_table(jobs: Iterable[RowJob], compute: Callable[[RowJob], dict], workers: int = 2,
                 progress: bool = True, errors: list[str] | None = None) -> pd.DataFrame:
     """Rows for ``jobs``: from the cache when the inputs are unchanged, else computed by
@@ -116,9 +122,8 @@ def build_table(jobs: Iterable[RowJob], compute: Callable[[RowJob], dict], worke
     if todo:
         from tqdm import tqdm
 
-        # longest first (the yosys path adds synthesis): fewer idle workers at the end
-        todo.sort(key=lambda i: (-(jobs[i].op_unit.work_hint * (2 if jobs[i].path == "yosys"
-                                                                 else 1)), i))
+        # longest first (by the path's work weight): fewer idle workers at the end
+        todo.sort(key=lambda i: (-(jobs[i].op_unit.work_hint * _path_weight(jobs[i].path)), i))
 
         bar = tqdm(total=len(todo), desc="characterizing ops", unit="row", disable=not progress)
         if workers > 1 and len(todo) > 1:

@@ -6,10 +6,21 @@
 """
 
 from hwmodel.rtlsim.deps import dependency_files, module_index
-from hwmodel.rtlsim.sim import SimResult, build_unit, cache_root, simulate
-from hwmodel.rtlsim.unit import Port, UnitError, UnitSpec, check_handshake, eval_expr, load_unit
+from hwmodel.rtlsim.handshake import HANDSHAKE, Handshake
+from hwmodel.rtlsim.sim import SimResult, build_unit, cache_root, require_icarus, simulate
+from hwmodel.rtlsim.unit import (
+    Port,
+    UnitError,
+    UnitSpec,
+    check_handshake,
+    eval_expr,
+    load_unit,
+    parse_param,
+)
 
 __all__ = [
+    "HANDSHAKE",
+    "Handshake",
     "Port",
     "SimResult",
     "UnitError",
@@ -21,5 +32,7 @@ __all__ = [
     "eval_expr",
     "load_unit",
     "module_index",
+    "parse_param",
+    "require_icarus",
     "simulate",
 ]

@@ -2,7 +2,7 @@
 
 Reads a unit's interface with pyverilog, streams N random operand pairs through it on Icarus and
 prints its interface, measured latency and initiation interval. Works on any Verilog file with the
-handshake ports (clk, rst, in_valid, a, b, out_valid, y). Bad input exits 2 with one line.
+handshake ports (:data:`hwmodel.rtlsim.handshake.HANDSHAKE`). Bad input exits 2 with one line.
 """
 
 from __future__ import annotations
@@ -14,18 +14,9 @@ import sys
 import numpy as np
 
 from hwmodel.errors import HwmodelError
+from hwmodel.rtlsim.handshake import HANDSHAKE
 from hwmodel.rtlsim.sim import simulate
-from hwmodel.rtlsim.unit import load_unit
-
-
-def _param(text: str) -> tuple[str, int]:
-    name, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"parameter {text!r} must look like NAME=INTEGER")
-    try:
-        return name.strip(), int(value, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"parameter {text!r}: value is not an integer") from None
+from hwmodel.rtlsim.unit import load_unit, parse_param
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
                                  description=__doc__.split("\n")[2])
     ap.add_argument("file", help="Verilog-2005 file holding the unit")
     ap.add_argument("--top", help="module name (default: the last module in the file)")
-    ap.add_argument("-P", "--param", action="append", type=_param, default=[],
+    ap.add_argument("-P", "--param", action="append", type=parse_param, default=[],
                     help="parameter override NAME=VALUE (repeatable)")
     ap.add_argument("--vectors", type=int, default=1000, help="random operand pairs (default 1000)")
     ap.add_argument("--seed", type=int, default=0)
@@ -47,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         widths = spec.widths(params)
         rng = np.random.default_rng(args.seed)
         inputs = {}
-        for name in ("a", "b", *spec.extra_inputs):
+        for name in (*HANDSHAKE.operands, *spec.extra_inputs):
             w = widths[name]
             inputs[name] = rng.integers(0, 1 << min(w, 63), args.vectors, dtype=np.uint64)
             if w == 64:

@@ -20,6 +20,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 from cocotb.types import Logic
 
+from hwmodel.rtlsim.handshake import HANDSHAKE
 from pnsutil import atomic_path
 
 CLOCK_PERIOD_NS = 1  # 1 GHz, the paper's clock; timing is zero-delay in this cycle-level sim
@@ -36,8 +37,8 @@ async def stream(dut) -> None:
     handles = [getattr(dut, n) for n in names]
     n = len(columns[0]) if columns else 0
 
-    clk, rst, in_valid = dut.clk, dut.rst, dut.in_valid
-    out_valid, y = dut.out_valid, dut.y
+    clk, rst, in_valid = (getattr(dut, name) for name in HANDSHAKE.control)
+    out_valid, y = (getattr(dut, name) for name in HANDSHAKE.outputs)
     cocotb.start_soon(Clock(clk, CLOCK_PERIOD_NS, unit="ns").start())
     for h in handles:
         h.value = 0

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from hwmodel.rtlsim.deps import dependency_files
+from hwmodel.rtlsim.handshake import HANDSHAKE
 from hwmodel.rtlsim.unit import UnitError, UnitSpec, check_handshake
 from pnsutil import atomic_write, cache_dir
 
@@ -50,7 +51,8 @@ def cache_root() -> Path:
     return cache_dir("sim")
 
 
-def _need_tools() -> None:
+def require_icarus() -> None:
+    """UnitError naming the fix unless Icarus Verilog (iverilog, vvp) is on PATH."""
     for tool in ("iverilog", "vvp"):
         if shutil.which(tool) is None:
             raise UnitError(f"{tool} not found on PATH; install Icarus Verilog: "
@@ -60,7 +62,7 @@ def _need_tools() -> None:
 def build_unit(spec: UnitSpec, params: dict[str, int], *, waves: bool = False,
                search_dirs: list[Path] | None = None) -> tuple[Path, float]:
     """Compile ``spec`` with ``params`` (cached by content hash); returns (build dir, seconds)."""
-    _need_tools()
+    require_icarus()
     from cocotb_tools.runner import get_runner
 
     sources = dependency_files(spec.path, search_dirs)
@@ -117,12 +119,26 @@ def simulate(spec: UnitSpec, inputs: dict[str, np.ndarray], params: dict[str, in
     values = spec.resolve_params(params)
     check_handshake(spec, values)
     widths = spec.widths(values)
-    for name in ("a", "b"):
+    arrays = _input_arrays(spec, inputs, widths)
+    n = len(arrays[HANDSHAKE.operands[0]])
+    build_dir, build_s = build_unit(spec, values, waves=wave_path is not None,
+                                    search_dirs=search_dirs)
+    chunks = (widths[HANDSHAKE.result] + 63) // 64
+    out, sim_s, wave = _run_stream(spec, build_dir, arrays, chunks, drain_cycles, wave_path)
+    y, latency, ii = _results(spec, out, n, chunks)
+    return SimResult(y=y, latency_cycles=latency, ii_cycles=ii, vectors=n, sim_wall_s=sim_s,
+                     build_wall_s=build_s, params=values, wave_path=wave)
+
+
+def _input_arrays(spec: UnitSpec, inputs: dict[str, np.ndarray],
+                  widths: dict[str, int]) -> dict[str, np.ndarray]:
+    """Every data input as uint64 (missing ones 0), checked against its port width."""
+    for name in HANDSHAKE.operands:
         if name not in inputs:
             raise UnitError(f"simulate({spec.name}): operand {name!r} missing from inputs")
     arrays: dict[str, np.ndarray] = {}
-    n = len(np.asarray(inputs["a"]))
-    for name in ("a", "b", *spec.extra_inputs):
+    n = len(np.asarray(inputs[HANDSHAKE.operands[0]]))
+    for name in (*HANDSHAKE.operands, *spec.extra_inputs):
         arr = np.asarray(inputs.get(name, np.zeros(n, dtype=np.uint64)))
         if arr.shape != (n,):
             raise UnitError(f"simulate({spec.name}): input {name!r} has shape {arr.shape}; "
@@ -138,12 +154,15 @@ def simulate(spec: UnitSpec, inputs: dict[str, np.ndarray], params: dict[str, in
     unknown_inputs = sorted(set(inputs) - set(arrays))
     if unknown_inputs:
         raise UnitError(f"simulate({spec.name}): module has no input port {unknown_inputs[0]!r}")
+    return arrays
 
-    waves = wave_path is not None
-    build_dir, build_s = build_unit(spec, values, waves=waves, search_dirs=search_dirs)
+
+def _run_stream(spec: UnitSpec, build_dir: Path, arrays: dict[str, np.ndarray], chunks: int,
+                drain_cycles: int, wave_path: Path | None) -> tuple[dict, float, Path | None]:
+    """Run the cocotb stream testbench once: (its outputs, simulation seconds, the waveform)."""
     from cocotb_tools.runner import get_runner
 
-    chunks = (widths["y"] + 63) // 64
+    waves = wave_path is not None
     run_dir = Path(tempfile.mkdtemp(prefix=f"run-{spec.name}-", dir=build_dir))
     try:
         in_path, out_path = run_dir / "in.npz", run_dir / "out.npz"
@@ -177,9 +196,8 @@ def simulate(spec: UnitSpec, inputs: dict[str, np.ndarray], params: dict[str, in
         if not out_path.exists():
             raise UnitError(f"{spec.path}: simulation of {spec.name} produced no results "
                             f"(see {run_dir / 'sim.log'})")
-        out = np.load(out_path)
-        words, unknown = out["y"], out["unknown"]
-        in_cycle, out_cycle = out["in_cycle"], out["out_cycle"]
+        with np.load(out_path) as data:
+            out = {k: data[k] for k in data.files}
         wave = None
         if wave_path is not None:
             if not (run_dir / "wave.fst").exists():
@@ -189,6 +207,14 @@ def simulate(spec: UnitSpec, inputs: dict[str, np.ndarray], params: dict[str, in
             shutil.move(str(run_dir / "wave.fst"), wave)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+    return out, sim_s, wave
+
+
+def _results(spec: UnitSpec, out: dict, n: int, chunks: int) -> tuple[np.ndarray, int, int]:
+    """(results in input order, latency, initiation interval) from the testbench's outputs;
+    UnitError unless there is exactly one known result per input at a fixed latency."""
+    words, unknown = out["y"], out["unknown"]
+    in_cycle, out_cycle = out["in_cycle"], out["out_cycle"]
     if len(words) != n:
         raise UnitError(f"{spec.path}: {spec.name} returned {len(words)} valid results for {n} "
                         f"inputs (out_valid must follow in_valid one-for-one)")
@@ -206,13 +232,4 @@ def simulate(spec: UnitSpec, inputs: dict[str, np.ndarray], params: dict[str, in
         raise UnitError(f"{spec.path}: {spec.name} has a variable latency "
                         f"({lat.min()}..{lat.max()} cycles); the harness needs a fixed latency")
     ii = int(np.median(np.diff(out_cycle))) if n > 1 else 1
-    return SimResult(
-        y=y,
-        latency_cycles=int(lat[0]) if n else 0,
-        ii_cycles=ii,
-        vectors=n,
-        sim_wall_s=sim_s,
-        build_wall_s=build_s,
-        params=values,
-        wave_path=wave,
-    )
+    return y, int(lat[0]) if n else 0, ii

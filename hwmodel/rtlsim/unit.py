@@ -1,12 +1,14 @@
 """Read a Verilog unit's interface with pyverilog: module name, ports, widths and parameters.
 
-Any Verilog-2005 module with the project's handshake (``clk``, ``rst``, ``in_valid``, ``a``, ``b``,
-``out_valid``, ``y``; extra 1-bit or bus inputs allowed) can be simulated and characterized by the
-same harness. Widths are kept as pyverilog expressions and evaluated for a given parameter set.
+Any Verilog-2005 module with the project's handshake (:data:`hwmodel.rtlsim.handshake.HANDSHAKE`:
+``clk``, ``rst``, ``in_valid``, ``a``, ``b``, ``out_valid``, ``y``; extra 1-bit or bus inputs
+allowed) can be simulated and characterized by the same harness. Widths are kept as pyverilog
+expressions and evaluated for a given parameter set.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import operator
 import re
@@ -16,10 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwmodel.errors import HwmodelError
-
-HANDSHAKE_INPUTS = ("clk", "rst", "in_valid", "a", "b")
-HANDSHAKE_OUTPUTS = ("out_valid", "y")
-ONE_BIT_PORTS = ("clk", "rst", "in_valid", "out_valid")
+from hwmodel.rtlsim.handshake import HANDSHAKE
 
 
 class UnitError(HwmodelError):
@@ -74,7 +73,8 @@ class UnitSpec:
     def extra_inputs(self) -> list[str]:
         """Inputs beyond the common handshake (e.g. ``acc_clr`` of a MAC)."""
         return [
-            n for n, p in self.ports.items() if p.direction == "input" and n not in HANDSHAKE_INPUTS
+            n for n, p in self.ports.items()
+            if p.direction == "input" and n not in HANDSHAKE.inputs
         ]
 
 
@@ -176,6 +176,17 @@ def eval_expr(expr: str, params: dict[str, int]) -> int:
     if idx != len(tokens):
         raise UnitError(f"cannot evaluate width expression {expr!r} (trailing {peek()!r})")
     return int(value)
+
+
+def parse_param(text: str) -> tuple[str, int]:
+    """A command-line parameter override ``NAME=INTEGER`` (argparse ``type``; any base)."""
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"parameter {text!r} must look like NAME=INTEGER")
+    try:
+        return name.strip(), int(value, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"parameter {text!r}: value is not an integer") from None
 
 
 @functools.lru_cache(maxsize=1)
@@ -280,15 +291,15 @@ def load_unit(path: str | Path, top: str | None = None) -> UnitSpec:
 def check_handshake(spec: UnitSpec, params: dict[str, int] | None = None,
                     expect_widths: dict[str, int] | None = None) -> None:
     """Raise UnitError unless ``spec`` has the common handshake with sensible widths."""
-    for name in HANDSHAKE_INPUTS + HANDSHAKE_OUTPUTS:
+    for name in HANDSHAKE.inputs + HANDSHAKE.outputs:
         if name not in spec.ports:
             raise UnitError(f"{spec.path}: module {spec.name} has no port {name!r} "
-                            f"(the handshake needs clk, rst, in_valid, a, b, out_valid, y)")
-        want = "input" if name in HANDSHAKE_INPUTS else "output"
+                            f"(the handshake needs {HANDSHAKE.describe()})")
+        want = "input" if name in HANDSHAKE.inputs else "output"
         if spec.ports[name].direction != want:
             raise UnitError(f"{spec.path}: port {name!r} of {spec.name} must be an {want}")
     widths = spec.widths(params)
-    for name in ONE_BIT_PORTS:
+    for name in HANDSHAKE.one_bit:
         if widths[name] != 1:
             raise UnitError(f"{spec.path}: port {name!r} of {spec.name} is {widths[name]} bits "
                             f"wide; it must be 1 bit")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import rtl
-from hwmodel.ops.cellcosts import default_costs
-from hwmodel.ops.characterize import characterize_default
+from hwmodel.ops.energy import default_costs
 from hwmodel.ops.oplib import format_params
+from hwmodel.ops.paths.default import characterize_default
 from hwmodel.ops.streams import get_format, make_stream
 from hwmodel.rtlsim import load_unit
 
@@ -87,7 +87,7 @@ def test_one_gate_unit_energy_is_the_library_sum_by_hand() -> None:
     term read from the cell library, the loads from the wire model and the pin capacitances."""
     from pathlib import Path
 
-    from hwmodel.ops.energy import (
+    from hwmodel.ops.loads import (
         OUTPUT_LOAD_CELL,
         OUTPUT_LOAD_PIN,
         WIRE_CAP_FF_PER_UM,

@@ -10,15 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwmodel.ops.gatelevel import (
-    gate_level_energy,
-    liberty_function_to_verilog,
-    ns_to_ps,
-    simulation_netlist,
-    timed_delays_ps,
-    timed_plan,
-)
-from hwmodel.ops.sta import clock_slew_ns, read_liberty, static_timing
+from hwmodel.cells.liberty import read_liberty
+from hwmodel.ops.gatelevel import gate_level_energy
+from hwmodel.ops.glsim import ns_to_ps, simulation_netlist, timed_delays_ps, timed_plan
+from hwmodel.ops.sta import clock_slew_ns, static_timing
 from hwmodel.ops.synth import SynthError, SynthResult, load_mapped_netlist, synthesize
 from hwmodel.rtlsim import load_unit, simulate
 
@@ -60,13 +55,6 @@ def mul8():
 @pytest.fixture(scope="module")
 def mul8_uniform(mul8, lib):
     return gate_level_energy(mul8, lib, uniform(8))
-
-
-def test_liberty_functions_become_verilog() -> None:
-    assert liberty_function_to_verilog("(!(A&B))") == "( ~ ( A & B ) )"
-    assert liberty_function_to_verilog("A B") == "A & B"
-    assert liberty_function_to_verilog("A'+B") == "~ A | B"
-    assert liberty_function_to_verilog("(A*B)'") == "~ ( A & B )"
 
 
 def test_gate_level_outputs_equal_rtl(mul8, mul8_uniform) -> None:

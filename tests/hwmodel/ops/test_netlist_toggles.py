@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hwmodel.ops.netlist import elaborate, rtl_cell_to_library
-from hwmodel.ops.toggles import count_toggles, stream_window
+from hwmodel.ops.toggles import count_edges, count_toggles, stream_window
 from hwmodel.rtlsim import UnitError, load_unit, simulate
 
 from ..rtlsim.test_unit import GOOD, write
@@ -52,5 +52,11 @@ def test_toggles_match_operand_hamming_distance(tmp_path: Path) -> None:
     expected = [int(np.sum(((x[warm:] ^ x[warm - 1:-1]) >> np.uint64(i)) & np.uint64(1)))
                 for i in range(8)]
     assert [counts[nm] for nm in names] == expected
+    # the same counter split by edge (the gate-level path's view, strict about X/Z)
+    for strict in (False, True):
+        rise, fall = count_edges(wave, {i: nm for i, nm in enumerate(names)}, window,
+                                 strict=strict)
+        assert [rise[i] + fall[i] for i in range(8)] == expected
+        assert all(abs(rise[i] - fall[i]) <= 1 for i in range(8))
     with pytest.raises(UnitError, match="has no signal"):
         count_toggles(wave, ["user_xor.nope"], window)

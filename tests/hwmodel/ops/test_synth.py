@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hwmodel.ops.sta import read_liberty
+from hwmodel.cells.liberty import read_liberty
 from hwmodel.ops.synth import SynthError, load_mapped_netlist, synthesize
 from hwmodel.rtlsim import UnitError, load_unit
 
