@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from hwmodel.errors import HwmodelError
+from workload.schema import REQUIRED_COLUMNS, SCHEMA, column
 
 # Which RTL unit costs each operation, per number-format family.
 UNIT_FOR_OP = {
@@ -48,8 +49,29 @@ ENERGY_FIGURE_DOCS = {
 }
 
 
+#: Arithmetic of a trace (:attr:`workload.schema.Column.op`) that no RTL unit costs: Adam's
+#: divides and square roots, ops outside the update model. Counted (``uncosted_ops``), never
+#: guessed.
+UNCOSTED_OPS = ("div", "sqrt", "other")
+#: The trace columns :func:`compute_energy` costs: the required arithmetic columns of the schema
+#: (MACs by phase, optimizer-step multiplies and adds, element-wise ops).
+COMPUTE_COLUMNS: tuple[str, ...] = tuple(c for c in REQUIRED_COLUMNS if column(c).op)
+#: The trace columns it counts but cannot cost (used when the trace has them).
+UNCOSTED_COLUMNS: tuple[str, ...] = tuple(c.name for c in SCHEMA if c.op in UNCOSTED_OPS)
+
+
 class CostModelError(HwmodelError):
     """Bad input to the cost model; the message names the thing and the fix."""
+
+
+def units_for(fmt: str, override: dict[str, str] | None = None) -> dict[str, str]:
+    """The unit costing each op (``mac``, ``mul``, ``add``) for number format ``fmt``:
+    :data:`UNIT_FOR_OP` of its family, with ``override`` replacing any of them."""
+    family = "float" if fmt.startswith(("fp", "bf")) else "int"
+    bad = sorted(set(override or {}) - set(UNIT_FOR_OP[family]))
+    if bad:
+        raise CostModelError(f"unknown op {bad[0]!r} in the unit choice; use mac, mul or add")
+    return UNIT_FOR_OP[family] | dict(override or {})
 
 
 @dataclass(frozen=True)
@@ -104,14 +126,15 @@ class OpCosts:
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, fmt: str = "fp32", stream: str = "uniform",
-                   figure: str = "default") -> OpCosts:
-        """Pick the mac/mul/add rows of ``table`` (the op-cost table) for one format."""
+                   figure: str = "default", units: dict[str, str] | None = None) -> OpCosts:
+        """Pick the mac/mul/add rows of ``table`` (the op-cost table) for one format;
+        ``units`` names a unit (e.g. a user's own) for any of the ops instead of
+        :data:`UNIT_FOR_OP`."""
         if figure not in ENERGY_FIGURES:
             raise CostModelError(f"unknown energy figure {figure!r}; use one of: "
                                  f"{', '.join(ENERGY_FIGURES)}")
-        family = "float" if fmt.startswith(("fp", "bf")) else "int"
-        units = {op: _unit_cost(table, unit, fmt, stream, figure)
-                 for op, unit in UNIT_FOR_OP[family].items()}
+        names = units_for(fmt, units)
+        units = {op: _unit_cost(table, unit, fmt, stream, figure) for op, unit in names.items()}
         return cls(fmt, stream, figure, units["mac"], units["mul"], units["add"])
 
     @property
@@ -155,11 +178,11 @@ class Accelerator:
 
 def compute_energy(trace: pd.DataFrame, costs: OpCosts) -> pd.DataFrame:
     """Per-layer dynamic computation energy (pJ) of one training iteration."""
-    need = ("fwd_macs", "bwd_input_macs", "bwd_weight_macs", "update_mults", "update_adds",
-            "elementwise_ops")
+    need = COMPUTE_COLUMNS
     missing = [c for c in need if c not in trace.columns]
     if missing:
-        raise CostModelError(f"trace lacks column {missing[0]!r}; make it with learning.trace")
+        raise CostModelError(f"trace lacks column {missing[0]!r}; make it with "
+                             "workload.trace_training (python -m workload trace)")
     df = trace[["layer", "kind", "branch", *need]].copy()
     macs = df["fwd_macs"] + df["bwd_input_macs"] + df["bwd_weight_macs"]
     df["macs"] = macs
@@ -169,7 +192,7 @@ def compute_energy(trace: pd.DataFrame, costs: OpCosts) -> pd.DataFrame:
     df["elementwise_energy_pj"] = df["elementwise_ops"] * costs.add.dynamic_pj
     df["compute_energy_pj"] = (df["mac_energy_pj"] + df["update_energy_pj"]
                                + df["elementwise_energy_pj"])
-    uncosted = [c for c in ("update_divs", "update_sqrts", "update_other_ops") if c in trace]
+    uncosted = [c for c in UNCOSTED_COLUMNS if c in trace]
     df["uncosted_ops"] = trace[uncosted].sum(axis=1) if uncosted else 0
     return df
 

@@ -31,12 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     from hwmodel.report.pipeline import run
-    from hwmodel.report.render import write_report
 
     try:
         cfg = report_config.load(args.config)
-        data = run(cfg, data_root=args.data_root, progress=not args.quiet)
-        out = write_report(data, args.out or REPO_REPORTS / cfg.name)
+        out = args.out or REPO_REPORTS / cfg.name
+        run(cfg, data_root=args.data_root, progress=not args.quiet, out_dir=out)
     except PnsError as exc:  # HwmodelError and LearningError alike
         print(f"python -m hwmodel.report: error: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,8 @@ from pathlib import Path
 from hwmodel.errors import HwmodelError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-MEMORY_KEYS = {"global_buffer", "word_bits", "dram", "temp_k", "flavour", "dram_background_mw"}
+MEMORY_KEYS = {"global_buffer", "word_bits", "dram", "temp_k", "flavour", "dram_background_mw",
+               "hierarchy"}
 
 
 class ReportError(HwmodelError):
@@ -37,6 +38,8 @@ class ReportConfig:
     dot_length: int | None = None  # MAC terms per accumulation (None: from the workload)
     accelerator: dict = field(default_factory=dict)
     memory: dict = field(default_factory=dict)
+    # a user's own Verilog unit for an op: {mac = {rtl = "my_mac.v", params = {W = 16}}}
+    units: dict = field(default_factory=dict)
 
 
 def available() -> list[str]:
@@ -85,4 +88,29 @@ def load(name_or_path: str) -> ReportConfig:
     if unknown_mem:
         raise ReportError(f"report config {p}: unknown [memory] key {unknown_mem[0]!r}; known: "
                           f"{', '.join(sorted(MEMORY_KEYS))}")
+    _check_units(cfg, p)
+    if "hierarchy" in cfg.memory:
+        hp = Path(cfg.memory["hierarchy"])
+        hp = hp if hp.is_absolute() else (p.parent / hp)
+        if not hp.is_file():
+            raise ReportError(f"report config {p}: [memory] hierarchy file {hp} not found; give "
+                              "a TOML path (relative to the config) with [[buffer]] tables")
+        cfg.memory["hierarchy"] = str(hp)
     return cfg
+
+
+def _check_units(cfg: ReportConfig, p: Path) -> None:
+    """``[units.<op>] rtl = "file.v"`` (relative to the config), optional ``params``."""
+    for op, spec in cfg.units.items():
+        if op not in ("mac", "mul", "add"):
+            raise ReportError(f"report config {p}: [units] key {op!r} is not an op; use mac, "
+                              "mul or add")
+        spec = {"rtl": spec} if isinstance(spec, str) else spec
+        if not isinstance(spec, dict) or "rtl" not in spec or set(spec) - {"rtl", "params"}:
+            raise ReportError(f"report config {p}: [units.{op}] needs rtl = \"file.v\" and "
+                              "optionally params = {W = 16}")
+        rtl = Path(spec["rtl"])
+        rtl = rtl if rtl.is_absolute() else p.parent / rtl
+        if not rtl.is_file():
+            raise ReportError(f"report config {p}: [units.{op}] rtl file {rtl} not found")
+        cfg.units[op] = {"rtl": str(rtl), "params": dict(spec.get("params", {}))}

@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from hwmodel.report import figures
+from hwmodel.report.assemble import ReportData
 from hwmodel.report.costing import savings_table
 from hwmodel.report.display import readable, sig
-from hwmodel.report.pipeline import ReportData
 from pnsutil import atomic_dir
 
 Section = tuple[str, str, pd.DataFrame | None, str | None]

@@ -198,7 +198,7 @@ def test_approach_1_is_costed_on_the_trained_widen_branch() -> None:
     from learning.config import config_from_dict
     from learning.incremental import run_and_keep
     from learning.models import build_model, freeze_prefix
-    from learning.trace import trace_training
+    from workload import trace_training
 
     cfg = config_from_dict({"dataset": "fashion-mnist", "splits": [4, 3, 3], "model": "lenet",
                             "approach": "widen", "new_maps": 4, "train_per_class": 30,

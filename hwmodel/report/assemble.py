@@ -1,0 +1,123 @@
+"""What a report shows, gathered from the stages' outputs: :class:`ReportData` (tables are
+DataFrames with units in their column names) and the small tables and dicts it holds."""
+
+from __future__ import annotations
+
+import math
+import platform
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from hwmodel import dram
+from hwmodel.cost import ENERGY_FIGURE_DOCS, Accelerator, OpCosts
+from hwmodel.memory import Hierarchy
+from hwmodel.ops.compute import tool_versions
+from hwmodel.report.config import ReportConfig
+
+
+@dataclass
+class ReportData:
+    """Everything a report shows (tables are DataFrames with units in column names)."""
+
+    config: ReportConfig
+    learning: object  # learning.results.Results
+    sweep: pd.DataFrame  # one row per sharing point: accuracy, costs, times, storage
+    methods: pd.DataFrame  # accuracy of each method (Table 1/2 form)
+    combination: pd.DataFrame  # every combination rule x method, with its extra cost
+    op_costs: pd.DataFrame  # the op-cost rows used (both energy paths)
+    sram: pd.DataFrame  # the SRAM design points used
+    memory: pd.DataFrame  # traffic by level/data type/access/movement at every sharing point
+    operating_points: pd.DataFrame  # logic, SRAM and DRAM supply and temperature
+    costing: dict = field(default_factory=dict)  # clock, static power, energy figure, ...
+    provenance: dict = field(default_factory=dict)
+    timings_s: dict = field(default_factory=dict)
+
+
+def hierarchy_of(cfg: ReportConfig, temp_c: float) -> Hierarchy:
+    """The on-chip buffers and DRAM of the config: ``[memory] hierarchy = "file.toml"``
+    (:meth:`hwmodel.memory.Hierarchy.from_toml`: buffers per data type, banks, DRAM, node,
+    flavour, temperature) or one global buffer, the SRAM at the logic's temperature."""
+    mem = dict(cfg.memory)
+    if "hierarchy" in mem:
+        return Hierarchy.from_toml(mem["hierarchy"])
+    return Hierarchy.global_buffer(mem.get("global_buffer", "256KiB"),
+                                   int(mem.get("word_bits", 64)), dram=mem.get("dram", "ddr3"),
+                                   flavour=str(mem.get("flavour", "hp")),
+                                   temp_k=float(mem.get("temp_k", temp_c + 273.15)))
+
+
+def operating_points(hierarchy: Hierarchy, lib_corner) -> pd.DataFrame:
+    """Supply and temperature of logic, SRAM and DRAM side by side (differences visible)."""
+    from hwmodel.sram import tech
+
+    sram_v = tech.derive(hierarchy.node, hierarchy.flavour, hierarchy.temp_k).vdd
+    dstandby = dram.dram_type(hierarchy.dram).standby
+    return pd.DataFrame([
+        {"part": "logic (MAC, multiplier, adder)", "supply_v": lib_corner.vdd_v,
+         "temperature_k": lib_corner.temp_c + 273.15,
+         "devices": f"FreePDK45 BSIM4, {lib_corner.corner} corner (pns45 cell library)"},
+        {"part": "on-chip SRAM", "supply_v": sram_v, "temperature_k": hierarchy.temp_k,
+         "devices": f"ITRS {hierarchy.node} nm {hierarchy.flavour.upper()} (SRAM model)"},
+        {"part": "DRAM", "supply_v": dstandby.vdd_v if dstandby else math.nan,
+         "temperature_k": math.nan, "devices": f"{hierarchy.dram} (datasheet currents)"},
+    ])
+
+
+def methods_table(res) -> pd.DataFrame:
+    """Accuracy of every method (the paper's Tables 1 and 2 form)."""
+    return pd.DataFrame([{"method": m.method, "combiner": m.combiner or "-",
+                          "top1_pct": m.top1_pct, "top5_pct": m.top5_pct,
+                          "final_task_acc_pct": m.final_task_acc_pct,
+                          "avg_forgetting_pct": m.avg_forgetting_pct,
+                          "trained_params": m.trained_params, "train_time_s": m.train_time_s}
+                         for m in res.methods])
+
+
+def combination_table(res, costs: OpCosts) -> pd.DataFrame:
+    """Every rule's accuracy; its extra compute per inference at the format's MAC energy."""
+    return pd.DataFrame([{
+        "method": c.method, "rule": c.rule, "top1_pct": c.top1_pct, "top5_pct": c.top5_pct,
+        "task_id_pct": c.task_id_pct[-1], "all_class_pct": c.all_class_pct,
+        "gap_to_joint_pts": c.gap_to_joint_pts, "storage_bytes": c.storage_bytes,
+        "macs_per_inference": c.macs_per_inference,
+        "energy_per_inference_pj": c.macs_per_inference * costs.mac_pj,
+    } for c in res.combinations])
+
+
+def costing_summary(cfg: ReportConfig, costs: OpCosts, accel: Accelerator,
+                    hierarchy: Hierarchy, sweep: pd.DataFrame, dot_length: int) -> dict:
+    """The figures every sharing point shares: clock, energy figure, static power."""
+    first = sweep.iloc[0]
+    return {
+        "energy_figure": cfg.energy, "energy_figure_means": ENERGY_FIGURE_DOCS[cfg.energy],
+        "latency_cycles": cfg.latency, "dot_length": dot_length,
+        "clock_mhz": float(first["clock_mhz"]), "clock_limit": str(first["clock_limit"]),
+        "clock_target_mhz": accel.clock_mhz_max,
+        "units": {u.unit: {"dynamic_pj": u.dynamic_pj, "leakage_nw": u.leakage_nw,
+                           "critical_path_ns": u.critical_path_ns, "fmax_mhz": u.fmax_mhz,
+                           "latency_cycles": u.latency_cycles} for u in costs.units},
+        "static_power_mw": {
+            "logic": accel.mac_units * costs.lane_leakage_nw * 1e-6,
+            "sram": sum(c.leakage_mw for c in hierarchy.sram_costs.values()),
+            "dram": dram.background_power_mw(hierarchy.dram,
+                                             cfg.memory.get("dram_background_mw"))},
+        "tasks": int(first["tasks"]),
+    }
+
+
+def provenance(res, cfg: ReportConfig, costs: OpCosts, accel: Accelerator) -> dict:
+    """Where every number came from: configs, data, op-cost selection, tool versions."""
+    return {
+        "learning_config": res.config, "dataset": res.dataset,
+        "op_costs": {"format": costs.fmt, "stream": costs.stream, "figure": costs.figure,
+                     "vdd_v": cfg.vdd_v, "mac_pj": costs.mac.dynamic_pj,
+                     "mul_pj": costs.mul.dynamic_pj, "add_pj": costs.add.dynamic_pj},
+        "accelerator": accel.__dict__, "memory": dict(cfg.memory), "tools": tool_versions(),
+        "python": platform.python_version(),
+    }
+
+
+def sram_table(hierarchy: Hierarchy) -> pd.DataFrame:
+    """The SRAM design points of the hierarchy's buffers."""
+    return pd.DataFrame([{"buffer": n, **c.to_dict()} for n, c in hierarchy.sram_costs.items()])
