@@ -6,8 +6,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,9 +22,11 @@ def test_blocks_are_replaced_between_their_markers_only() -> None:
             "<!-- BEGIN docs:b -->\nold b\n<!-- END docs:b -->\nend\n")
     out = docs.replace_blocks(text, {"a": "new a\n"})
     assert out == text.replace("old a\n", "new a\n")
-    with pytest.raises(SystemExit, match="no block 'c'"):
-        docs.replace_blocks(text, {"c": "x\n"})
+    assert "does not make" in docs.check_homes({"a": [Path("README.md")]})
+    assert "no page holds block" in docs.check_homes({"horowitz": [Path("README.md")]})
+    assert "2 places" in docs.check_homes({n: [Path("x.md")] * (2 if n == "horowitz" else 1)
+                                            for n in docs.BLOCKS})
 
 
-def test_readme_has_exactly_the_generated_blocks() -> None:
+def test_the_pages_hold_exactly_the_generated_blocks() -> None:
     assert _docs().main(["--check"]) == 0
