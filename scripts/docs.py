@@ -229,6 +229,131 @@ def resnet18_memory_block() -> str:
     return md(table) + text
 
 
+@block("cell-key-figures")
+def cell_key_figures_block() -> str:
+    """Key figures of the nom 1.1 V library, read from its JSON (all measured with ngspice)."""
+    from hwmodel.cells.library import load_library
+
+    kf = load_library("nom", 1.1, 25.0).key_figures
+    rows = [("FO4 inverter delay (INV_X1)", f"{kf['fo4_delay_ps']:.2f} ps"),
+            ("INV_X1 input capacitance", f"{kf['inv_x1_input_cap_ff']:.3f} fF"),
+            ("NAND2_X1 input capacitance (mean of its pins)",
+             f"{kf['nand2_x1_input_cap_ff']:.3f} fF"),
+            (f"FA_X1 energy per output toggle (internal + ½CV², FO4 load "
+             f"{kf['ref_load_ff']:.2f} fF, {kf['ref_slew_ns'] * 1e3:.0f} ps slew)",
+             f"{kf['fa_x1_energy_per_toggle_fj']:.2f} fJ"),
+            ("DFFR_X1 clock energy per cycle (CK rise + fall, Q unchanged)",
+             f"{kf['dffr_x1_clock_energy_per_cycle_fj']:.2f} fJ"),
+            ("DFFR_X1 clock-to-Q / setup / hold",
+             f"{kf['dffr_x1_clk_to_q_ps']:.1f} ps / {kf['dffr_x1_setup_ps']:.1f} ps / "
+             f"{kf['dffr_x1_hold_ps']:.1f} ps")]
+    return md(pd.DataFrame(rows, columns=["figure (nom, 1.1 V, 25 °C)", "value"])) + "\n"
+
+
+@block("rtl-cells")
+def rtl_cells_block() -> str:
+    """Cell instances of every unit as the default path elaborates it (Yosys, LATENCY 0; MACs 1)."""
+    import rtl
+    from hwmodel.ops.netlist import elaborate
+    from hwmodel.ops.oplib import format_params
+    from hwmodel.ops.streams import get_format
+    from hwmodel.rtlsim import load_unit
+
+    def count(sub: str, unit: str, fmt: str, signed: int | None = None) -> int:
+        params = format_params(get_format(fmt)) | {"LATENCY": 1 if "mac" in unit else 0}
+        if signed is not None:
+            params["SIGNED"] = signed
+        return len(elaborate(load_unit(rtl.RTL_DIR / sub / f"{unit}.v"), params).instances)
+
+    rows = [{"unit": u, **{f"{b} bit (unsigned / signed)":
+                           f"{count('int', u, f'int{b}', 0):,} / {count('int', u, f'int{b}', 1):,}"
+                           for b in (8, 16, 32)}}
+            for u in ("add_rca", "add_ks", "mul_array", "mul_booth", "mac_int")]
+    fp = [{"unit": u, **{f: f"{count('fp', u, f):,}" for f in ("fp16", "bf16", "fp32")}}
+          for u in ("fp_add", "fp_mul", "fp_mac")]
+    return md(pd.DataFrame(rows)) + "\n\n" + md(pd.DataFrame(fp)) + "\n"
+
+
+@block("cacti-grid")
+def cacti_grid_block() -> str:
+    """The SRAM model against CACTI 7 (built from its source) on the 22-point grid."""
+    from hwmodel.sram.compare import agreement_table, compare_grid
+
+    tab = agreement_table(compare_grid(progress=True))
+    tab.to_csv(DOCS / "sram_vs_cacti.csv", index=False)
+    view = pd.DataFrame({
+        "quantity": tab["quantity"].map(lambda q: q.rsplit("_", 1)[0].replace("_", " ")),
+        "min ratio": tab["min_ratio"].map(lambda v: f"{v:.3f}"),
+        "max ratio": tab["max_ratio"].map(lambda v: f"{v:.3f}"),
+        "within 1.5× everywhere": tab["within_1p5x"].map(lambda v: "yes" if v else "no"),
+        "trend (rank corr. along capacity)": tab["trend_rank_corr"].map(lambda v: f"{v:.3f}")})
+    return md(view) + "\n"
+
+
+@block("resnet18-phases")
+def resnet18_phases_block() -> str:
+    """Training MACs per iteration by phase, ResNet-18 (CIFAR stem), batch 64, at three
+    requested sharing points; time: mean of 10 iterations on one CPU thread."""
+    import torch
+
+    from learning.models import freeze_prefix, resnet, sharing_point_for_percent
+    from workload import trace_training
+
+    torch.set_num_threads(1)
+    rows, base = [], None
+    for req in (0, 50, 80):
+        torch.manual_seed(0)
+        net = resnet("resnet18", 10)
+        k, pct = sharing_point_for_percent(net, req)
+        freeze_prefix(net, k)
+        tr = trace_training(net, (3, 32, 32), 64, optimizer="sgd", iterations=10)
+        m, t = tr.phase_macs(), tr.timing_s
+        base = base or (m["total"], t["iteration"])
+        upd = int(tr.df[["update_mults", "update_adds"]].to_numpy().sum())
+        rows.append({
+            "sharing requested": f"{req} %", "shared (blocks)":
+                f"{pct:.1f} % ({k} of {len(net.blocks)})",
+            "forward GMAC": f"{m['forward'] / 1e9:.3f}",
+            "input-grad GMAC": f"{m['backward_input'] / 1e9:.3f}",
+            "weight-grad GMAC": f"{m['backward_weight'] / 1e9:.3f}",
+            "total GMAC": f"{m['total'] / 1e9:.3f}",
+            "MACs vs 0 %": "—" if req == 0 else f"{100 * (m['total'] / base[0] - 1):+.1f} %",
+            "update ops (M)": f"{upd / 1e6:.2f}",
+            "saved activations (MiB)": f"{tr.df['act_saved_bytes'].sum() / 2**20:.1f}",
+            "fwd / bwd (s)": f"{t['forward']:.2f} / {t['backward']:.2f}",
+            "step (ms)": f"{t['step'] * 1e3:.1f}", "iteration (s)": f"{t['iteration']:.2f}",
+            "time vs 0 %": "—" if req == 0 else f"{100 * (t['iteration'] / base[1] - 1):+.1f} %"})
+    return md(pd.DataFrame(rows)) + "\n"
+
+
+@block("learning-fast")
+def learning_fast_block() -> str:
+    """The fast learning config end to end (one thread, fresh output folder): accuracy of every
+    method and the task-1 sweep."""
+    import dataclasses
+    import time
+
+    from learning.config import load_config
+    from learning.incremental import run_experiment
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = dataclasses.replace(load_config("fast"), threads=1, output_dir=tmp)
+        t0 = time.perf_counter()
+        res = run_experiment(cfg, progress=False)
+        wall = time.perf_counter() - t0
+    rows = []
+    for m in res.methods:
+        rows.append({"method": m.method, "trained params": f"{m.trained_params:,}",
+                     "task 0/1/2, all classes %": " / ".join(f"{v:.1f}" for v in
+                                                            m.final_task_acc_pct),
+                     "top-1 %": f"{m.top1_pct:.1f}", "top-5 %": f"{m.top5_pct:.1f}"})
+    sweep = "; ".join(f"{p.share_k} / {p.sharing_point_pct:.2f} / {p.val_acc_pct:.1f} / "
+                      f"{p.test_acc_pct:.1f}{' (chosen)' if p.chosen else ''}"
+                      for p in res.sweep)
+    return (md(pd.DataFrame(rows)) + f"\n\nSweep on task 1 (blocks shared / base % / "
+            f"validation % / test %): {sweep}. Wall time {wall:.0f} s on one thread.\n")
+
+
 # -- page plumbing -------------------------------------------------------------------------------
 
 
