@@ -298,6 +298,149 @@ class TrunkCache:
             self._tmp = None
 
 
+_TRUNK_LABEL = {"none": None, "off": "uncached", "memory": "cached", "disk": "cached:disk"}
+
+
+def _optimizer_and_schedule(
+    modules: nn.Module, spec: tuple[str, float, float, float], *, n: int, epochs: int,
+    batch_size: int, desc: str,
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR, int, int]:
+    """The optimizer ``OptimizerSpec(*spec)`` (name, lr, momentum, weight decay) over the
+    ``requires_grad`` parameters of ``modules`` and its cosine learning-rate schedule over all
+    steps of ``epochs`` epochs of ``n`` images in batches of ``batch_size``; returns
+    ``(optimizer, schedule, steps per epoch, total steps)``."""
+    params = [p for p in modules.parameters() if p.requires_grad]
+    if not params:
+        raise RuntimeError(f"{desc}: nothing to train")
+    opt = build_optimizer(OptimizerSpec(*spec), params)
+    steps_per_epoch = math.ceil(n / batch_size)
+    total = epochs * steps_per_epoch
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total) / total))
+    )
+    return opt, sched, steps_per_epoch, total
+
+
+@dataclass
+class _TrunkPlan:
+    """How the frozen trunk runs while training: ``mode`` (``TrainStats.trunk_cache``),
+    ``cache`` (set when ``mode`` is ``memory`` or ``disk``), ``reason`` it is not cached, and
+    ``cache_s`` seconds spent building the cache."""
+
+    mode: str = "none"
+    reason: str = ""
+    cache_s: float = 0.0
+    cache: TrunkCache | None = None
+
+
+def _plan_trunk(
+    trunk: Callable[[torch.Tensor], Feats] | None, xt: torch.Tensor, batch_size: int, *,
+    use_augment: bool, cache_trunk: bool, cache_limit_bytes: int,
+    cache_dir: str | Path | None, device: torch.device | str, progress: bool, desc: str,
+    t0: float,
+) -> _TrunkPlan:
+    """Decide whether the trunk outputs are cached and, if so, build the cache (its time is
+    counted from ``t0``, the start of training); logs why they are not cached."""
+    cache: TrunkCache | None = None
+    mode, reason, cache_s = "none", "", 0.0
+    if trunk is not None:
+        mode = "off"
+        if use_augment:
+            reason = "data augmentation changes the trunk's input every epoch"
+        elif not cache_trunk:
+            reason = "trunk caching disabled"
+        else:
+            with deterministic():
+                built = TrunkCache.build(trunk, xt, batch_size, limit_bytes=cache_limit_bytes,
+                                         cache_dir=cache_dir, device=device, progress=progress,
+                                         desc=f"{desc} trunk")
+            cache_s = time.perf_counter() - t0
+            if isinstance(built, str):
+                reason = built
+            else:
+                cache, mode = built, built.mode
+        if reason:
+            _log.info("%s: trunk outputs not cached: %s", desc, reason)
+            if progress:
+                tqdm.write(f"{desc}: trunk outputs not cached: {reason}")
+    return _TrunkPlan(mode=mode, reason=reason, cache_s=cache_s, cache=cache)
+
+
+@dataclass
+class _Epoch:
+    """What every training step reads: the (DDP-wrapped) forward, optimizer and schedule, the
+    uint8 training images ``xt`` and labels ``yt`` (``n`` of them), the shuffling and
+    augmentation generator ``g``, the trunk and its plan, and the progress bar."""
+
+    step_forward: Callable[[Any], torch.Tensor]
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LambdaLR
+    xt: torch.Tensor
+    yt: torch.Tensor
+    n: int
+    g: torch.Generator
+    batch_size: int
+    steps_per_epoch: int
+    use_augment: bool
+    device: torch.device | str
+    trunk: Callable[[torch.Tensor], Feats] | None
+    plan: _TrunkPlan
+    bar: tqdm
+
+
+def _step_inputs(ep: _Epoch, full: torch.Tensor, mine: torch.Tensor, idx: torch.Tensor) -> Any:
+    """``forward``'s input for one step: the cached trunk outputs of images ``idx``, else the
+    batch ``full`` (augmented as a whole), this process's share ``mine``, through the trunk."""
+    cache, trunk = ep.plan.cache, ep.trunk
+    if cache is not None:
+        feats: Any = cache.gather(idx, ep.device)
+    else:
+        xb = to_float(ep.xt[full])
+        if ep.use_augment:
+            xb = augment(xb, ep.g)
+        feats = xb[mine].to(ep.device)
+        if trunk is not None:
+            feats = trunk_outputs(trunk, feats, ep.batch_size)
+    if trunk is not None and len(feats) == 1:
+        feats = feats[0]
+    return feats
+
+
+def _train_epoch(ep: _Epoch, loss_v: float) -> float:
+    """One epoch: a fresh permutation drawn from ``ep.g``, then one optimizer and schedule
+    step per batch. Returns the last step's loss (``loss_v`` when the epoch has no step)."""
+    batch_size = ep.batch_size
+    perm = torch.randperm(ep.n, generator=ep.g)
+    for s in range(ep.steps_per_epoch):
+        full = perm[s * batch_size : (s + 1) * batch_size]
+        # under torchrun: this process's share of the batch (augmentation draws
+        # for the whole batch, so every process's generator stays in step)
+        mine = distributed.shard(torch.arange(full.numel()))
+        idx = full[mine]
+        yb = ep.yt[idx].to(ep.device)
+        feats = _step_inputs(ep, full, mine, idx)
+        loss = nn.functional.cross_entropy(ep.step_forward(feats), yb)
+        ep.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        ep.opt.step()
+        ep.sched.step()
+        loss_v = float(loss.detach())
+        ep.bar.update(1)
+        post = {"loss": f"{loss_v:.3f}"}
+        if _TRUNK_LABEL[ep.plan.mode]:
+            post["trunk"] = _TRUNK_LABEL[ep.plan.mode]
+        ep.bar.set_postfix(post, refresh=False)
+    return loss_v
+
+
+def _train_stats(epochs: int, total: int, n: int, t0: float, loss_v: float, plan: _TrunkPlan,
+                 nbytes: int) -> TrainStats:
+    """The :class:`TrainStats` of a finished run (``train_time_s`` counted from ``t0``)."""
+    return TrainStats(epochs, total, epochs * n, time.perf_counter() - t0, loss_v,
+                      trunk_cache=plan.mode, trunk_cache_reason=plan.reason,
+                      trunk_cache_bytes=nbytes, trunk_cache_time_s=plan.cache_s)
+
+
 def train_model(
     forward: Callable[[Any], torch.Tensor],
     modules: nn.Module,
@@ -329,89 +472,35 @@ def train_model(
     ``cache_trunk`` the trunk outputs are computed once (:class:`TrunkCache`; in memory up to
     ``cache_limit_bytes``, else in a memmap under ``cache_dir``, default the system temp
     folder) and each epoch trains only the branch."""
-    params = [p for p in modules.parameters() if p.requires_grad]
-    if not params:
-        raise RuntimeError(f"{desc}: nothing to train")
-    opt = build_optimizer(OptimizerSpec(optimizer, lr, momentum, weight_decay), params)
     n = int(y_local.size)
-    steps_per_epoch = math.ceil(n / batch_size)
-    total = epochs * steps_per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total) / total))
-    )
+    opt, sched, steps_per_epoch, total = _optimizer_and_schedule(
+        modules, (optimizer, lr, momentum, weight_decay), n=n, epochs=epochs,
+        batch_size=batch_size, desc=desc)
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     xt = torch.as_tensor(x)
     yt = torch.as_tensor(y_local, dtype=torch.long)
     t0 = time.perf_counter()
     loss_v = float("nan")
-    cache: TrunkCache | None = None
-    mode, reason, cache_s = "none", "", 0.0
-    if trunk is not None:
-        mode = "off"
-        if use_augment:
-            reason = "data augmentation changes the trunk's input every epoch"
-        elif not cache_trunk:
-            reason = "trunk caching disabled"
-        else:
-            with deterministic():
-                built = TrunkCache.build(trunk, xt, batch_size, limit_bytes=cache_limit_bytes,
-                                         cache_dir=cache_dir, device=device, progress=progress,
-                                         desc=f"{desc} trunk")
-            cache_s = time.perf_counter() - t0
-            if isinstance(built, str):
-                reason = built
-            else:
-                cache, mode = built, built.mode
-        if reason:
-            _log.info("%s: trunk outputs not cached: %s", desc, reason)
-            if progress:
-                tqdm.write(f"{desc}: trunk outputs not cached: {reason}")
-    trunk_label = {"none": None, "off": "uncached", "memory": "cached", "disk": "cached:disk"}
+    plan = _plan_trunk(trunk, xt, batch_size, use_augment=use_augment, cache_trunk=cache_trunk,
+                       cache_limit_bytes=cache_limit_bytes, cache_dir=cache_dir, device=device,
+                       progress=progress, desc=desc, t0=t0)
     modules.train()
     step_forward = distributed.wrap(modules, forward, device)  # DDP under torchrun
     try:
         with deterministic(), tqdm(total=total, desc=desc, disable=not progress, leave=False,
                                    unit="step") as bar:
+            ep = _Epoch(step_forward=step_forward, opt=opt, sched=sched, xt=xt, yt=yt, n=n, g=g,
+                        batch_size=batch_size, steps_per_epoch=steps_per_epoch,
+                        use_augment=use_augment, device=device, trunk=trunk, plan=plan, bar=bar)
             for _ in range(epochs):
-                perm = torch.randperm(n, generator=g)
-                for s in range(steps_per_epoch):
-                    full = perm[s * batch_size : (s + 1) * batch_size]
-                    # under torchrun: this process's share of the batch (augmentation draws
-                    # for the whole batch, so every process's generator stays in step)
-                    mine = distributed.shard(torch.arange(full.numel()))
-                    idx = full[mine]
-                    yb = yt[idx].to(device)
-                    if cache is not None:
-                        feats: Any = cache.gather(idx, device)
-                    else:
-                        xb = to_float(xt[full])
-                        if use_augment:
-                            xb = augment(xb, g)
-                        feats = xb[mine].to(device)
-                        if trunk is not None:
-                            feats = trunk_outputs(trunk, feats, batch_size)
-                    if trunk is not None and len(feats) == 1:
-                        feats = feats[0]
-                    loss = nn.functional.cross_entropy(step_forward(feats), yb)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    sched.step()
-                    loss_v = float(loss.detach())
-                    bar.update(1)
-                    post = {"loss": f"{loss_v:.3f}"}
-                    if trunk_label[mode]:
-                        post["trunk"] = trunk_label[mode]
-                    bar.set_postfix(post, refresh=False)
+                loss_v = _train_epoch(ep, loss_v)
     finally:
-        nbytes = cache.nbytes if cache is not None else 0
-        if cache is not None:
-            cache.close()
+        nbytes = plan.cache.nbytes if plan.cache is not None else 0
+        if plan.cache is not None:
+            plan.cache.close()
     modules.eval()
-    return TrainStats(epochs, total, epochs * n, time.perf_counter() - t0, loss_v,
-                      trunk_cache=mode, trunk_cache_reason=reason, trunk_cache_bytes=nbytes,
-                      trunk_cache_time_s=cache_s)
+    return _train_stats(epochs, total, n, t0, loss_v, plan, nbytes)
 
 
 @torch.no_grad()

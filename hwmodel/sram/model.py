@@ -135,41 +135,177 @@ RESULT_COLUMNS = [
 ]
 
 
-def evaluate(
-    capacity_bytes: np.ndarray,
-    word_bits: np.ndarray,
-    banks: np.ndarray,
-    *,
-    node: int = 45,
-    flavour: str = "hp",
-    temp_k: float = 360.0,
-    rw_ports: int = 1,
-    read_ports: int = 0,
-    write_ports: int = 0,
-    rows_choices: np.ndarray | None = None,
-    mux_choices: np.ndarray | None = None,
-    mats_x_choices: np.ndarray | None = None,
-    components: bool = False,
-) -> dict[str, np.ndarray]:
-    """Model every point of the (broadcast) arrays; returns columns of ``RESULT_COLUMNS``.
+@dataclass(frozen=True, eq=False)
+class _Grid:
+    """The organization grid, broadcast as points (P,1,1,1) x rows (1,R,1,1) x mux (1,1,M,1)
+    x mats_x (1,1,1,X).  All counts dimensionless (float arrays); ``W`` in bits."""
 
-    Units: capacity in bytes, word in bits; energies pJ per access, times ns, leakage mW
-    (whole memory, all banks), area mm^2 (all banks).  Points with no feasible organization
-    come back as NaN (the public API turns that into an error).  ``*_choices`` restrict the
-    organization search (diagnostics, e.g. forcing CACTI's organization); ``components``
-    adds the per-component delays (s), energies (J) and mat geometry (um) of the chosen one.
-    """
+    P: int  # design points
+    nb: np.ndarray  # banks per point, flat (P,)
+    W: np.ndarray  # word bits (P,1,1,1)
+    R: np.ndarray  # subarray rows (1,R,1,1)
+    M: np.ndarray  # column mux (1,1,M,1)
+    MX: np.ndarray  # mats across the bank width (1,1,1,X)
+    cols: np.ndarray  # subarray columns
+    mat_bits: np.ndarray  # bits of one mat (2 x 2 subarrays)
+    mats: np.ndarray  # mats per bank
+    mats_y: np.ndarray  # mats along the bank height
+    feasible: np.ndarray  # bool: the organization holds the bank
+    n_addr: np.ndarray  # address bits of one bank
+
+
+@dataclass(frozen=True, eq=False)
+class _Device:
+    """Device figures of one node, flavour, temperature and port count: ``d`` the derived
+    technology (:func:`tech.derive`, SI units in its field names), ``rep`` the semi-global
+    repeated wire (:func:`repeater`), ``ports`` cell ports, ``vdd`` in V, ``f`` the feature
+    size in um, ``n2p`` the PMOS/NMOS width ratio of equal drive (Rp / Rn)."""
+
+    d: tech.Derived
+    rep: Repeater
+    ports: int
+    vdd: float
+    f: float
+    n2p: float
+
+
+@dataclass(frozen=True, eq=False)
+class _Array:
+    """Cell array: transistor widths (um), local wire (Ohm/um, F/um), the wordline of one
+    subarray row ``c_wl`` (F) / ``r_wl`` (Ohm) and one bitline ``c_bl`` (F) / ``r_bl`` (Ohm)."""
+
+    w_acc: float
+    w_pd: float
+    w_pu: float
+    r_loc: float
+    c_loc: float
+    w_pre: float
+    w_eq: float
+    w_mux: float
+    c_wl: np.ndarray
+    r_wl: np.ndarray
+    c_bl: np.ndarray
+    r_bl: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Decoder:
+    """Row decoder: ``tau_unit`` (s), ``p_inv`` (in tau_unit), predecode line ``c_pl`` (F),
+    subarray height ``sub_h`` (um), predecode stage effort ``f_pre``, wordline-driver chain
+    ``n_stages`` / ``stage_effort``, last-stage NMOS width ``w_last`` (um); delays (s)."""
+
+    tau_unit: float
+    p_inv: float
+    c_pl: np.ndarray
+    sub_h: np.ndarray
+    f_pre: np.ndarray
+    n_stages: np.ndarray
+    stage_effort: np.ndarray
+    w_last: np.ndarray
+    t_chain: np.ndarray
+    t_predec_wire: np.ndarray
+    t_wl_wire: np.ndarray
+    t_dec: np.ndarray
+    wl_rise: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Bitline:
+    """Bitline: sensed swing ``v_sense`` (V); delays (s) of the bitline read ``t_bl``, the
+    sense amplifier ``t_sa`` and the precharge restore ``t_pre``."""
+
+    v_sense: float
+    t_bl: np.ndarray
+    t_sa: float
+    t_pre: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Geometry:
+    """Mat and bank geometry, lengths in um: subarray width ``sub_w``, wordline-driver
+    transistor width per row ``w_chain``, mat and bank sides, H-tree length ``l_htree``, mat
+    output wire ``l_mat_out``; ``area`` of one bank in um^2 (H-tree repeaters included)."""
+
+    sub_w: np.ndarray
+    w_chain: np.ndarray
+    mat_w: np.ndarray
+    mat_h: np.ndarray
+    bank_w: np.ndarray
+    bank_h: np.ndarray
+    l_htree: np.ndarray
+    l_mat_out: np.ndarray
+    area: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Delays:
+    """Delays of one bank in s (``levels``: H-tree branching levels, dimensionless)."""
+
+    levels: np.ndarray
+    t_ht: np.ndarray
+    t_out: np.ndarray
+    access: np.ndarray
+    cycle: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Energies:
+    """Energies of one bank in J per access: the read components, ``e_read`` and ``e_write``."""
+
+    e_dec: np.ndarray
+    e_predec: np.ndarray
+    e_wl: np.ndarray
+    e_pre: np.ndarray
+    e_bl_read: np.ndarray
+    e_mux: np.ndarray
+    e_sa: np.ndarray
+    e_out: np.ndarray
+    e_ht_read: np.ndarray
+    e_read: np.ndarray
+    e_write: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Totals:
+    """The whole memory (all banks and their bus): ``access`` in s, ``e_read`` / ``e_write``
+    in J per access, ``leak_total`` in W, ``area_total`` in um^2."""
+
+    access: np.ndarray
+    e_read: np.ndarray
+    e_write: np.ndarray
+    leak_total: np.ndarray
+    area_total: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class _Choice:
+    """The chosen organization per point: flat index ``best`` into the grid, ``ok`` False
+    where no organization is feasible."""
+
+    grid: _Grid
+    best: np.ndarray
+    ok: np.ndarray
+
+    def pick(self, a: np.ndarray) -> np.ndarray:
+        """The value of grid-broadcastable ``a`` at each point's choice (NaN where none)."""
+        P = self.grid.P
+        full = np.broadcast_to(a, self.grid.feasible.shape).reshape(P, -1)
+        v = full[np.arange(P), self.best].astype(float)
+        return np.where(self.ok, v, np.nan)
+
+
+def _grid(
+    capacity_bytes: np.ndarray, word_bits: np.ndarray, banks: np.ndarray,
+    rows_choices: np.ndarray | None, mux_choices: np.ndarray | None,
+    mats_x_choices: np.ndarray | None,
+) -> _Grid:
+    """Every organization of every point (capacity in bytes, word in bits), see :class:`_Grid`."""
     cap, wbits, nb = np.broadcast_arrays(
         np.asarray(capacity_bytes, dtype=float),
         np.asarray(word_bits, dtype=float),
         np.asarray(banks, dtype=float),
     )
     cap, wbits, nb = cap.ravel(), wbits.ravel(), nb.ravel()
-    ports = rw_ports + read_ports + write_ports
-    d = tech.derive(node, flavour, float(temp_k), ports)
-    rep = repeater(node, flavour, float(temp_k), 1)
-    vdd, f = d.vdd, d.f_um
-    n2p = d.rp_ohm_um / d.rn_ohm_um
 
     # Broadcast: points (P,1,1,1) x rows (1,R,1,1) x mux (1,1,M,1) x mats_x (1,1,1,X).
     P = cap.size
@@ -186,8 +322,22 @@ def evaluate(
     feasible = (mat_bits <= bits) & (MX <= mats) & (cols <= 4096)
     words = bits / W
     n_addr = np.ceil(np.log2(np.maximum(words, 2.0)))
+    return _Grid(P=P, nb=nb, W=W, R=R, M=M, MX=MX, cols=cols, mat_bits=mat_bits, mats=mats,
+                 mats_y=mats_y, feasible=feasible, n_addr=n_addr)
 
-    # --- capacitances and resistances of the array -------------------------------------
+
+def _device(node: int, flavour: str, temp_k: float, ports: int) -> _Device:
+    """Technology and repeater figures of the node (nm), flavour and temperature (K)."""
+    d = tech.derive(node, flavour, float(temp_k), ports)
+    rep = repeater(node, flavour, float(temp_k), 1)
+    return _Device(d=d, rep=rep, ports=ports, vdd=d.vdd, f=d.f_um,
+                   n2p=d.rp_ohm_um / d.rn_ohm_um)
+
+
+def _array(dev: _Device, g: _Grid) -> _Array:
+    """Capacitances (F) and resistances (Ohm) of the array, transistor widths in um."""
+    d, f, n2p = dev.d, dev.f, dev.n2p
+    R, M, cols = g.R, g.M, g.cols
     w_acc, w_pd, w_pu = (tech.CELL_W_ACCESS_F * f, tech.CELL_W_NMOS_F * f, tech.CELL_W_PMOS_F * f)
     r_loc, c_loc = d.wire_r_ohm_per_um[0], d.wire_c_f_per_um[0]
     w_pre = 6 * tech.W_MIN_NMOS_F * f * n2p  # precharge PMOS (CACTI 5.1 TR sizing)
@@ -201,11 +351,29 @@ def evaluate(
         + np.where(M > 1, d.cd_f_per_um * w_mux, 0.0)
     )
     r_bl = r_loc * R * d.cell_h_um
+    return _Array(w_acc=w_acc, w_pd=w_pd, w_pu=w_pu, r_loc=r_loc, c_loc=c_loc, w_pre=w_pre,
+                  w_eq=w_eq, w_mux=w_mux, c_wl=c_wl, r_wl=r_wl, c_bl=c_bl, r_bl=r_bl)
 
-    # --- row decoder: two logical-effort chains ------------------------------------------
-    # (1) mat input -> one predecode line (NAND2 of a 2-bit group driving the line wire over
-    #     the mat height and the R/4 row gates on it); (2) row gate (minimum NAND3,
-    #     pitch-matched) -> wordline driver chain -> wordline.
+
+def _chain(
+    effort: np.ndarray, tau_unit: float, p_inv: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stages, stage effort and delay (s) of an optimal chain of path effort ``effort``."""
+    x = HOROWITZ_X  # Horowitz steady state for a chain of equal stages: t = x tau
+    n = np.clip(np.round(np.log(np.maximum(effort, 1.0)) / np.log(4.0)), 1, 20)
+    fs = np.maximum(effort, 1.0) ** (1.0 / n)
+    return n, fs, n * x * tau_unit * (fs + p_inv)
+
+
+def _row_decoder(dev: _Device, g: _Grid, arr: _Array) -> _Decoder:
+    """Row decoder: two logical-effort chains; delays in s, widths in um, capacitances in F.
+
+    (1) mat input -> one predecode line (NAND2 of a 2-bit group driving the line wire over
+    the mat height and the R/4 row gates on it); (2) row gate (minimum NAND3,
+    pitch-matched) -> wordline driver chain -> wordline.
+    """
+    d, f, n2p, R = dev.d, dev.f, dev.n2p, g.R
+    r_loc, c_loc, c_wl, r_wl = arr.r_loc, arr.c_loc, arr.c_wl, arr.r_wl
     tau_unit = d.rn_ohm_um * d.cg_f_per_um * (1.0 + n2p)  # R x C_in of any inverter, s
     p_inv = d.cd_f_per_um / d.cg_f_per_um  # parasitic delay of an inverter, in tau_unit
     c_min_inv = tech.W_MIN_NMOS_F * f * d.cg_f_per_um * (1.0 + n2p)
@@ -215,14 +383,8 @@ def evaluate(
     c_pl = c_loc * 2.0 * sub_h + np.maximum(R / 4.0, 1.0) * c_row_in
     x = HOROWITZ_X  # Horowitz steady state for a chain of equal stages: t = x tau
 
-    def chain(effort: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Stages, stage effort and delay (s) of an optimal chain of path effort ``effort``."""
-        n = np.clip(np.round(np.log(np.maximum(effort, 1.0)) / np.log(4.0)), 1, 20)
-        fs = np.maximum(effort, 1.0) ** (1.0 / n)
-        return n, fs, n * x * tau_unit * (fs + p_inv)
-
-    n_pre, f_pre, t_pre_chain = chain((4.0 / 3.0) * c_pl / c_in)
-    n_stages, stage_effort, t_row_chain = chain((5.0 / 3.0) * c_wl / c_row_in)
+    n_pre, f_pre, t_pre_chain = _chain((4.0 / 3.0) * c_pl / c_in, tau_unit, p_inv)
+    n_stages, stage_effort, t_row_chain = _chain((5.0 / 3.0) * c_wl / c_row_in, tau_unit, p_inv)
     tau_stage = tau_unit * (stage_effort + p_inv)
     t_chain = t_pre_chain + t_row_chain
     # Pitch-matched last stage: NMOS at most W_DEC_MAX_F wide.
@@ -236,13 +398,21 @@ def evaluate(
     t_wl_wire = 0.38 * r_wl * c_wl
     t_dec = t_chain + t_predec_wire + t_wl_wire
     wl_rise = x * tau_last / (1.0 - HOROWITZ_VS) + 2.2 * 0.38 * r_wl * c_wl
+    return _Decoder(tau_unit=tau_unit, p_inv=p_inv, c_pl=c_pl, sub_h=sub_h, f_pre=f_pre,
+                    n_stages=n_stages, stage_effort=stage_effort, w_last=w_last,
+                    t_chain=t_chain, t_predec_wire=t_predec_wire, t_wl_wire=t_wl_wire,
+                    t_dec=t_dec, wl_rise=wl_rise)
 
-    # --- bitline: limited-swing read with wordline slope (Wada 1992 / CACTI) -------------
+
+def _bitline(dev: _Device, arr: _Array, dec: _Decoder) -> _Bitline:
+    """Bitline: limited-swing read with wordline slope (Wada 1992 / CACTI); V and s."""
+    d, vdd = dev.d, dev.vdd
+    c_bl, r_bl, w_pre = arr.c_bl, arr.r_bl, arr.w_pre
     v_sense = max(tech.V_SENSE_FRACTION * vdd, tech.V_SENSE_MIN)
-    r_cell = d.rn_ohm_um / w_acc + d.rn_ohm_um / w_pd
+    r_cell = d.rn_ohm_um / arr.w_acc + d.rn_ohm_um / arr.w_pd
     tau_bl = r_cell * c_bl + r_bl * c_bl / 2.0
     t_step = tau_bl * np.log(vdd / (vdd - v_sense))
-    slope = vdd / wl_rise
+    slope = vdd / dec.wl_rise
     v_ov = vdd - d.vth
     t_bl = np.where(
         t_step <= 0.5 * v_ov / slope,
@@ -252,9 +422,16 @@ def evaluate(
     t_sa = d.sense_delay_s
     # precharge restore of the bitline (PMOS of width w_pre), for the cycle time
     t_pre = 0.69 * (d.rp_ohm_um / w_pre) * c_bl + r_bl * c_bl * 0.38
+    return _Bitline(v_sense=v_sense, t_bl=t_bl, t_sa=t_sa, t_pre=t_pre)
 
-    # --- geometry ---------------------------------------------------------------------
-    sub_w = cols * d.cell_w_um
+
+def _geometry(dev: _Device, g: _Grid, arr: _Array, dec: _Decoder) -> _Geometry:
+    """Mat and bank geometry (um) and the area of one bank (um^2)."""
+    d, rep, f, n2p = dev.d, dev.rep, dev.f, dev.n2p
+    M, MX, W, mats_y, n_addr = g.M, g.MX, g.W, g.mats_y, g.n_addr
+    w_pre, w_eq, w_mux = arr.w_pre, arr.w_eq, arr.w_mux
+    w_last, stage_effort, sub_h = dec.w_last, dec.stage_effort, dec.sub_h
+    sub_w = g.cols * d.cell_w_um
     tarea = TRANSISTOR_AREA_F * f * LAYOUT_OVERHEAD  # um^2 per um of transistor width
 
     # decoder chain widths per row (geometric series from the last stage), NMOS+PMOS
@@ -282,19 +459,39 @@ def evaluate(
     # the sense-amp outputs run along the column-periphery strip, one subarray width, to the
     # mat centre where the H-tree node sits
     l_mat_out = sub_w
+    area = bank_w * bank_h + (n_addr + W) * l_htree * rep.area_um2_per_um
+    return _Geometry(sub_w=sub_w, w_chain=w_chain, mat_w=mat_w, mat_h=mat_h, bank_w=bank_w,
+                     bank_h=bank_h, l_htree=l_htree, l_mat_out=l_mat_out, area=area)
 
-    # --- delays (s) --------------------------------------------------------------------
-    # H-tree: repeated wire plus, at every branching level, a node that gates the address
-    # onto the selected branch (in) or merges the two branches (out): NAND + driver, two
-    # stages of effort 4 (logical-effort sizing, Horowitz delay).
-    levels = np.ceil(np.log2(np.maximum(mats, 1.0)))
+
+def _delays(dev: _Device, g: _Grid, dec: _Decoder, bl: _Bitline, geo: _Geometry) -> _Delays:
+    """Access and cycle time of one bank (s).
+
+    H-tree: repeated wire plus, at every branching level, a node that gates the address
+    onto the selected branch (in) or merges the two branches (out): NAND + driver, two
+    stages of effort 4 (logical-effort sizing, Horowitz delay).
+    """
+    rep, tau_unit, p_inv = dev.rep, dec.tau_unit, dec.p_inv
+    t_dec, t_bl, t_sa, t_pre = dec.t_dec, bl.t_bl, bl.t_sa, bl.t_pre
+    levels = np.ceil(np.log2(np.maximum(g.mats, 1.0)))
     t_node = 2.0 * HOROWITZ_X * tau_unit * (4.0 + p_inv)
-    t_ht = l_htree * rep.delay_s_per_um + levels * t_node
-    t_out = l_mat_out * rep.delay_s_per_um
+    t_ht = geo.l_htree * rep.delay_s_per_um + levels * t_node
+    t_out = geo.l_mat_out * rep.delay_s_per_um
     access = t_ht + t_dec + t_bl + t_sa + t_out + t_ht
     cycle = t_dec + t_bl + t_sa + t_pre
+    return _Delays(levels=levels, t_ht=t_ht, t_out=t_out, access=access, cycle=cycle)
 
-    # --- energies (J) per access ---------------------------------------------------------
+
+def _energies(
+    dev: _Device, g: _Grid, arr: _Array, dec: _Decoder, bl: _Bitline, geo: _Geometry,
+    dl: _Delays,
+) -> _Energies:
+    """Energies (J) per access of one bank, read and write."""
+    d, rep, vdd, f, n2p = dev.d, dev.rep, dev.vdd, dev.f, dev.n2p
+    R, M, W, cols, n_addr = g.R, g.M, g.W, g.cols, g.n_addr
+    c_wl, c_bl, w_pre, w_eq, w_mux = arr.c_wl, arr.c_bl, arr.w_pre, arr.w_eq, arr.w_mux
+    stage_effort, p_inv, c_pl, f_pre = dec.stage_effort, dec.p_inv, dec.c_pl, dec.f_pre
+    v_sense, l_mat_out, l_htree, levels = bl.v_sense, geo.l_mat_out, geo.l_htree, dl.levels
     e_dec = 4.0 * (c_wl / np.maximum(stage_effort - 1.0, 0.5)) * (1.0 + p_inv) * vdd**2
     # one predecoded line per 2-bit group rises (and is charged) per access, with its chain
     e_predec = (np.ceil(np.log2(R) / 2.0) * c_pl * (1.0 + (1.0 + p_inv)
@@ -313,21 +510,35 @@ def evaluate(
     e_bl_write = W * c_bl * vdd**2 + (4.0 * cols - W) * c_bl * 2.0 * v_sense * vdd
     e_wdrv = W * d.cg_f_per_um * W_WRITE_DRV_F * f * (1.0 + n2p) * vdd**2
     e_write = e_dec + e_predec + e_wl + e_pre + e_bl_write + e_mux + e_wdrv + e_out + e_ht_read
+    return _Energies(e_dec=e_dec, e_predec=e_predec, e_wl=e_wl, e_pre=e_pre,
+                     e_bl_read=e_bl_read, e_mux=e_mux, e_sa=e_sa, e_out=e_out,
+                     e_ht_read=e_ht_read, e_read=e_read, e_write=e_write)
 
-    # --- leakage (W) ---------------------------------------------------------------------
+
+def _leakage(dev: _Device, g: _Grid, arr: _Array, geo: _Geometry) -> np.ndarray:
+    """Leakage power of one bank (W): cells, periphery and H-tree repeaters."""
+    d, rep, vdd, f, ports = dev.d, dev.rep, dev.vdd, dev.f, dev.ports
+    R, M, W, cols, mats, n_addr = g.R, g.M, g.W, g.cols, g.mats, g.n_addr
+    w_pd, w_pu, w_acc = arr.w_pd, arr.w_pu, arr.w_acc
     ileak = d.ioff_a_per_um
     cell_leak = vdd * (ileak * (w_pd + w_pu + ports * w_acc) + d.igate_a_per_um * (w_pd + w_pu))
-    n_cells = mats * mat_bits
+    n_cells = mats * g.mat_bits
     per_mat_periph_w = (
-        4.0 * R * w_chain / 2.0  # wordline drivers: half of each stage is off
+        4.0 * R * geo.w_chain / 2.0  # wordline drivers: half of each stage is off
         + 4.0 * cols / M * (W_SENSE_N_F + W_SENSE_P_F + W_SENSE_EN_F + tech.W_ISO_F) * f
     )
     periph_leak = vdd * (ileak + d.igate_a_per_um) * per_mat_periph_w * mats
-    ht_leak = (n_addr + W) * l_htree * rep.leak_w_per_um
-    leak = cell_leak * n_cells + periph_leak + ht_leak
-    area = bank_w * bank_h + (n_addr + W) * l_htree * rep.area_um2_per_um
+    ht_leak = (n_addr + W) * geo.l_htree * rep.leak_w_per_um
+    return cell_leak * n_cells + periph_leak + ht_leak
 
-    # --- bank-level bus for several banks: banks side by side, bus to the middle -------
+
+def _bank_bus(
+    dev: _Device, g: _Grid, access: np.ndarray, e_read: np.ndarray, e_write: np.ndarray,
+    leak: np.ndarray, area: np.ndarray,
+) -> _Totals:
+    """Bank-level bus for several banks: banks side by side, bus to the middle.  Takes one
+    bank's access (s), energies (J), leakage (W) and area (um^2); returns the whole memory's."""
+    rep, nb, P, n_addr, W = dev.rep, g.nb, g.P, g.n_addr, g.W
     bank_area = area
     l_bus = np.where(nb.reshape(P, 1, 1, 1) > 1, np.sqrt(bank_area * nb.reshape(P, 1, 1, 1)), 0.0)
     access = access + 2.0 * 0.5 * l_bus * rep.delay_s_per_um
@@ -337,15 +548,22 @@ def evaluate(
     nbb = nb.reshape(P, 1, 1, 1)
     leak_total = leak * nbb + (n_addr + W) * 0.5 * l_bus * rep.leak_w_per_um
     area_total = area * nbb + (n_addr + W) * 0.5 * l_bus * rep.area_um2_per_um
+    return _Totals(access=access, e_read=e_read, e_write=e_write, leak_total=leak_total,
+                   area_total=area_total)
 
-    # --- organization search: minimise E x D^2 -------------------------------------------
-    # Candidates: feasible and (CACTI's filter_data_arr) not more than 50 % worse than the
-    # best in both delay and energy; of those, the ones within AREA_SLACK of the densest.
+
+def _search(g: _Grid, tot: _Totals) -> _Choice:
+    """Organization search: minimise E x D^2 (read energy in J x access time in s, squared).
+
+    Candidates: feasible and (CACTI's filter_data_arr) not more than 50 % worse than the
+    best in both delay and energy; of those, the ones within AREA_SLACK of the densest.
+    """
+    P, feasible = g.P, g.feasible
     shape = feasible.shape
     fe = feasible.reshape(P, -1)
-    a_flat = np.broadcast_to(area_total, shape).reshape(P, -1)
-    t_flat = np.broadcast_to(access, shape).reshape(P, -1)
-    e_flat = np.broadcast_to(e_read, shape).reshape(P, -1)
+    a_flat = np.broadcast_to(tot.area_total, shape).reshape(P, -1)
+    t_flat = np.broadcast_to(tot.access, shape).reshape(P, -1)
+    e_flat = np.broadcast_to(tot.e_read, shape).reshape(P, -1)
     inf = np.inf
     t_min = np.min(np.where(fe, t_flat, inf), axis=1, keepdims=True)
     e_min = np.min(np.where(fe, e_flat, inf), axis=1, keepdims=True)
@@ -355,32 +573,79 @@ def evaluate(
     obj = np.where(keep, e_flat * t_flat**2, np.inf)
     best = np.argmin(obj, axis=1)
     ok = np.isfinite(obj[np.arange(P), best])
+    return _Choice(grid=g, best=best, ok=ok)
 
-    def pick(a: np.ndarray) -> np.ndarray:
-        full = np.broadcast_to(a, feasible.shape).reshape(P, -1)
-        v = full[np.arange(P), best].astype(float)
-        return np.where(ok, v, np.nan)
 
-    out = {
-        "read_energy_pj": pick(e_read) * 1e12,
-        "write_energy_pj": pick(e_write) * 1e12,
-        "access_time_ns": pick(access) * 1e9,
+def _results(ch: _Choice, g: _Grid, tot: _Totals, cycle: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``RESULT_COLUMNS`` of the chosen organizations, in pJ, ns, mW, mm^2 and counts."""
+    pick = ch.pick
+    return {
+        "read_energy_pj": pick(tot.e_read) * 1e12,
+        "write_energy_pj": pick(tot.e_write) * 1e12,
+        "access_time_ns": pick(tot.access) * 1e9,
         "cycle_time_ns": pick(cycle) * 1e9,
-        "leakage_mw": pick(leak_total) * 1e3,
-        "area_mm2": pick(area_total) * 1e-6,
-        "subarray_rows": pick(R),
-        "subarray_cols": pick(cols),
-        "col_mux": pick(M),
-        "mats": pick(mats),
-        "mats_x": pick(MX),
+        "leakage_mw": pick(tot.leak_total) * 1e3,
+        "area_mm2": pick(tot.area_total) * 1e-6,
+        "subarray_rows": pick(g.R),
+        "subarray_cols": pick(g.cols),
+        "col_mux": pick(g.M),
+        "mats": pick(g.mats),
+        "mats_x": pick(g.MX),
     }
+
+
+def _components(
+    ch: _Choice, arr: _Array, dec: _Decoder, bl: _Bitline, geo: _Geometry, dl: _Delays,
+    en: _Energies,
+) -> dict[str, np.ndarray]:
+    """Per-component delays (s), energies (J) and mat geometry (um, F) of the chosen one."""
+    comp = dict(t_ht=dl.t_ht, t_dec=dec.t_dec, t_chain=dec.t_chain, t_wl_wire=dec.t_wl_wire,
+                t_predec=dec.t_predec_wire, t_bl=bl.t_bl, t_out=dl.t_out, e_dec=en.e_dec,
+                e_predec=en.e_predec, e_wl=en.e_wl, e_pre=en.e_pre, e_bl=en.e_bl_read,
+                e_mux=en.e_mux, e_sa=en.e_sa, e_out=en.e_out, e_ht=en.e_ht_read,
+                mat_w=geo.mat_w, mat_h=geo.mat_h, c_bl=arr.c_bl, c_wl=arr.c_wl,
+                n_stages=dec.n_stages, w_last=dec.w_last)
+    return {k: ch.pick(v) for k, v in comp.items()}
+
+
+def evaluate(
+    capacity_bytes: np.ndarray,
+    word_bits: np.ndarray,
+    banks: np.ndarray,
+    *,
+    node: int = 45,
+    flavour: str = "hp",
+    temp_k: float = 360.0,
+    rw_ports: int = 1,
+    read_ports: int = 0,
+    write_ports: int = 0,
+    rows_choices: np.ndarray | None = None,
+    mux_choices: np.ndarray | None = None,
+    mats_x_choices: np.ndarray | None = None,
+    components: bool = False,
+) -> dict[str, np.ndarray]:
+    """Model every point of the (broadcast) arrays; returns columns of ``RESULT_COLUMNS``.
+
+    Units: capacity in bytes, word in bits; energies pJ per access, times ns, leakage mW
+    (whole memory, all banks), area mm^2 (all banks).  Points with no feasible organization
+    come back as NaN (the public API turns that into an error).  ``*_choices`` restrict the
+    organization search (diagnostics, e.g. forcing CACTI's organization); ``components``
+    adds the per-component delays (s), energies (J) and mat geometry (um) of the chosen one.
+    """
+    g = _grid(capacity_bytes, word_bits, banks, rows_choices, mux_choices, mats_x_choices)
+    dev = _device(node, flavour, temp_k, rw_ports + read_ports + write_ports)
+    arr = _array(dev, g)
+    dec = _row_decoder(dev, g, arr)
+    bl = _bitline(dev, arr, dec)
+    geo = _geometry(dev, g, arr, dec)
+    dl = _delays(dev, g, dec, bl, geo)
+    en = _energies(dev, g, arr, dec, bl, geo, dl)
+    leak = _leakage(dev, g, arr, geo)
+    tot = _bank_bus(dev, g, dl.access, en.e_read, en.e_write, leak, geo.area)
+    ch = _search(g, tot)
+    out = _results(ch, g, tot, dl.cycle)
     if components:
-        comp = dict(t_ht=t_ht, t_dec=t_dec, t_chain=t_chain, t_wl_wire=t_wl_wire,
-                    t_predec=t_predec_wire, t_bl=t_bl, t_out=t_out, e_dec=e_dec,
-                    e_predec=e_predec, e_wl=e_wl, e_pre=e_pre, e_bl=e_bl_read, e_mux=e_mux,
-                    e_sa=e_sa, e_out=e_out, e_ht=e_ht_read, mat_w=mat_w, mat_h=mat_h,
-                    c_bl=c_bl, c_wl=c_wl, n_stages=n_stages, w_last=w_last)
-        out.update({k: pick(v) for k, v in comp.items()})
+        out.update(_components(ch, arr, dec, bl, geo, dl, en))
     return out
 
 
