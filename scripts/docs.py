@@ -181,7 +181,12 @@ def report_default_block() -> str:
             f"MAC streams clear the accumulator every {c['dot_length']} terms (the trace's "
             f"mean dot-product length). Model storage after {c['tasks']} tasks without sharing: "
             f"{s['model_storage_without_sharing_bytes'] / 1e3:.3g} kB.\n")
-    return md(readable(savings_table(data.sweep))) + text
+    from hwmodel.report.paper import SOURCE, beside_the_paper
+
+    beside = (f"\nThe paper's claimed savings (approach 3 on ResNets, {SOURCE}) next to this "
+              "run's at its chosen point, for scale (another network, data set and cost "
+              f"model):\n\n{md(beside_the_paper(savings_table(data.sweep)))}\n")
+    return md(readable(savings_table(data.sweep))) + text + beside
 
 
 @block("resnet18-memory")
