@@ -70,7 +70,7 @@ def op_costs_block() -> str:
     tables = [op_table(v) for v in VDDS]
     full = pd.concat(tables, ignore_index=True)
     full.to_csv(DOCS / "op_costs.csv", index=False)
-    t = tables[1]
+    t = tables[VDDS.index(1.0)]
     d = t[t["path"] == "default"].set_index(["unit", "format"])
     y = t[t["path"] == "yosys"].set_index(["unit", "format"])
     rows = []

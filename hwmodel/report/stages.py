@@ -72,6 +72,7 @@ class Setup(Stage):
         return "accelerator, cell-library corner and memory hierarchy"
 
     def run(self, s: State) -> None:
+        from hwmodel.cells.library import library_paths
         from hwmodel.ops.compute import library_corner
         from hwmodel.report.assemble import hierarchy_of
 
@@ -81,6 +82,11 @@ class Setup(Stage):
             raise ReportError(f"report config {s.cfg.name}: [accelerator] {exc}; known keys: "
                               "mac_units, clock_mhz_max, dram_gb_per_s") from None
         s.corner = library_corner(s.cfg.vdd_v, s.cfg.temp_c)
+        if not library_paths(s.corner)["json"].is_file():  # fail before anything trains
+            c = s.corner
+            raise ReportError(f"report config {s.cfg.name}: no cell library at {c.vdd_v:g} V, "
+                              f"{c.temp_c:g} C; fix: python -m hwmodel.cells build --vdd "
+                              f"{c.vdd_v:g} --temp {c.temp_c:g} (or vdd_v = 1.1, 1.0 or 0.9)")
         s.hierarchy = hierarchy_of(s.cfg, s.corner.temp_c)
 
 

@@ -39,6 +39,8 @@ def test_setup_reads_the_config() -> None:
     s = run_stages([Setup()], State(ReportConfig(name="t", vdd_v=0.9), log=lambda _: None))
     assert s.corner.vdd_v == 0.9 and s.hierarchy.temp_k == pytest.approx(300.15)
     assert s.accel.mac_units == 256 and "setup_s" in s.timings_s
+    with pytest.raises(ReportError, match=r"no cell library at 0.8 V.*hwmodel.cells build"):
+        run_stages([Setup()], State(ReportConfig(name="t", vdd_v=0.8), log=lambda _: None))
     with pytest.raises(ReportError, match=r"\[accelerator\]"):
         run_stages([Setup()], State(ReportConfig(name="t", accelerator={"lanes": 4}),
                                     log=lambda _: None))
