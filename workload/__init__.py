@@ -3,8 +3,10 @@
 :func:`trace_training` records one training iteration of a PyTorch model (MACs, element-wise
 and optimizer-step work, memory accesses) as a :class:`TraceResult`; :mod:`workload.schema` is
 the contract of its table (every column once, with dtype, unit, meaning, data type and access;
-:func:`validate` checks a table against it), which :mod:`hwmodel` costs. Writing results:
-:func:`write_table`, :func:`save_samples`. Command line: ``python -m workload trace``.
+:func:`validate` checks a table against it), which :mod:`hwmodel` costs;
+:func:`workload.geometry.geometry` parses a conv/linear row into its loop-nest geometry.
+Writing results: :func:`write_table`, :func:`save_samples`. Command line: ``python -m workload
+trace``.
 
 Importing the package (or :mod:`workload.schema`) does not import torch: the tracing API is
 loaded on first use of one of its names.
@@ -16,7 +18,15 @@ import importlib
 from typing import TYPE_CHECKING
 
 from workload.errors import TraceError, WorkloadError
-from workload.schema import COLUMN_DOCS, COLUMNS, SCHEMA, Column, columns_help, validate
+from workload.schema import (
+    COLUMN_DOCS,
+    COLUMNS,
+    GEOMETRY_COLUMNS,
+    SCHEMA,
+    Column,
+    columns_help,
+    validate,
+)
 
 if TYPE_CHECKING:
     from workload.api import TraceResult, make_optimizer, optimizer_spec, trace_training
@@ -35,6 +45,7 @@ _LAZY = {
 __all__ = [
     "COLUMNS",
     "COLUMN_DOCS",
+    "GEOMETRY_COLUMNS",
     "SCHEMA",
     "Column",
     "TraceError",

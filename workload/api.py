@@ -45,7 +45,13 @@ from workload.recorder import (
     _storage_key,
     _UpdateMode,
 )
-from workload.schema import COLUMNS, MEMORY_COLUMNS, SCHEMA, bytes_column
+from workload.schema import (
+    COLUMNS,
+    GEOMETRY_COLUMNS,
+    MEMORY_COLUMNS,
+    SCHEMA,
+    bytes_column,
+)
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 #: The string names :func:`trace_training` accepts besides an :class:`OptimizerSpec`.
@@ -90,11 +96,12 @@ class TraceResult:
         return {c: int(self.df[c].sum()) for c in cols}
 
     def by(self, key: str = "branch") -> pd.DataFrame:
-        """Count and memory columns summed per ``key`` (``branch``, ``kind``, ``trainable``)."""
+        """Count and memory columns summed per ``key`` (``branch``, ``kind``, ``trainable``);
+        the geometry columns are sizes, not counts, and are left out."""
         if key not in ("branch", "kind", "trainable"):
             raise TraceError(f"cannot group a trace by {key!r}; use branch, kind or trainable")
-        num = [c for c in self.df.columns
-               if c not in ("order", "bytes_per_elem") and self.df[c].dtype.kind == "i"]
+        skip = {"order", "bytes_per_elem", *GEOMETRY_COLUMNS}
+        num = [c for c in self.df.columns if c not in skip and self.df[c].dtype.kind == "i"]
         return self.df.groupby(key)[num].sum()
 
     def phase_macs(self) -> dict[str, int]:
@@ -400,6 +407,7 @@ def _record(row: _Row, claimed: set[int], opt: torch.optim.Optimizer, umode: _Up
     rec_d["act_saved_write_bytes"] = row.saved_write_bytes
     rec_d["act_saved_read_bytes"] = row.saved_read_bytes
     rec_d.update(input_shape=row.in_shape, output_shape=row.out_shape, modeled=row.modeled)
+    rec_d.update(zip(GEOMETRY_COLUMNS, row.geometry, strict=True))
     return rec_d
 
 

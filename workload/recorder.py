@@ -27,6 +27,40 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from workload.opmodels import conv_macs, mm_macs, op_name, op_work, update_op_counts
+from workload.schema import GEOMETRY_COLUMNS
+
+#: The geometry of a row that is no conv2d, conv1d or linear call: 0 in every column.
+NO_GEOMETRY: tuple[int, ...] = (0,) * len(GEOMETRY_COLUMNS)
+
+
+def _leading_padding(mod: nn.Conv1d | nn.Conv2d) -> tuple[int, ...]:
+    """Top/left padding per spatial dim (input elements): ``'valid'`` is 0, ``'same'`` is
+    ``dilation * (kernel - 1) // 2`` (PyTorch pads an odd remainder at the bottom/right)."""
+    if mod.padding == "valid":
+        return (0,) * len(mod.kernel_size)
+    if mod.padding == "same":
+        return tuple(d * (k - 1) // 2 for k, d in zip(mod.kernel_size, mod.dilation, strict=True))
+    return tuple(int(p) for p in mod.padding)
+
+
+def module_geometry(mod: nn.Module) -> tuple[int, ...]:
+    """The :data:`~workload.schema.GEOMETRY_COLUMNS` of a call of ``mod`` (kernel h/w, stride
+    h/w, padding h/w, dilation h/w in input elements; groups): from the module for exactly
+    ``nn.Conv2d``, ``nn.Conv1d`` (height 1) and ``nn.Linear`` (a 1x1 convolution); zeros for
+    any other module, subclasses included (their forward may compute something else). Padding
+    is the top/left padding, whatever the ``padding_mode``."""
+    cls = type(mod)
+    if cls is nn.Linear:
+        return (1, 1, 1, 1, 0, 0, 1, 1, 1)
+    if cls is nn.Conv2d:
+        (kh, kw), (sh, sw), (dh, dw) = mod.kernel_size, mod.stride, mod.dilation
+        ph, pw = _leading_padding(mod)
+        return (kh, kw, sh, sw, ph, pw, dh, dw, mod.groups)
+    if cls is nn.Conv1d:
+        (kw,), (sw,), (dw,), (pw,) = (mod.kernel_size, mod.stride, mod.dilation,
+                                      _leading_padding(mod))
+        return (1, kw, 1, sw, 0, pw, 1, dw, mod.groups)
+    return NO_GEOMETRY
 
 
 @dataclass
@@ -35,7 +69,7 @@ class _Row:
     for the whole batch: MACs, element-wise ops (``fwd_ew``/``bwd_ew``), elements
     (``weight_read_bwd``, ``ifmap``, ``ofmap``, ``actgrad_*``, ``saved*``) and bytes
     (``*_bytes``); ``params`` maps parameter storages to (name, tensor); ``ops`` counts the
-    dispatched ops charged to the row."""
+    dispatched ops charged to the row; ``geometry`` is :func:`module_geometry` of its module."""
 
     order: int
     layer: str
@@ -64,6 +98,7 @@ class _Row:
     out_rg: bool = False
     modeled: bool = True
     ops: int = 0
+    geometry: tuple[int, ...] = NO_GEOMETRY
 
 
 def _tensors(obj: object) -> list[torch.Tensor]:
@@ -157,7 +192,8 @@ class _Recorder:
         row = None
         if self.leaf.get(mod, False):
             row = _Row(order=len(self.rows), layer=label or "model",
-                       kind=type(mod).__name__.lower(), leaf=True)
+                       kind=type(mod).__name__.lower(), leaf=True,
+                       geometry=module_geometry(mod))
             ins = [t for t in _tensors(args) if not self.is_param(t)]
             row.ifmap = sum(t.numel() for t in ins)
             row.in_shape = _shape_str(ins)

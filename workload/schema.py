@@ -40,6 +40,22 @@ What the less obvious columns count:
   recognised as that row's output.
 - Every memory column ``*_elems`` has a ``*_bytes`` twin: ``act_saved_*_bytes`` use the saved
   tensors' real dtypes (int64 indices), the others ``elems x bytes_per_elem``.
+- Geometry (:data:`GEOMETRY_COLUMNS`: ``kernel_h`` ... ``groups``): what a back-end needs,
+  with ``input_shape``/``output_shape``, to lower a row to its forward, input-gradient and
+  weight-gradient loop nests (:func:`workload.geometry.geometry` parses a row). Filled from the
+  module for rows of kind ``conv2d`` (``nn.Conv2d``), ``conv1d`` (``nn.Conv1d``, as a 2-D
+  convolution of height 1: ``kernel_h`` 1, ``stride_h`` 1, ``pad_h`` 0, ``dilation_h`` 1) and
+  ``linear`` (``nn.Linear``, a 1x1 convolution: kernel 1x1, stride 1, pad 0, dilation 1,
+  groups 1); 0 in every other row, including 3-D and transposed convolutions, subclasses of
+  these modules (their own class name as ``kind``: their forward may compute something else)
+  and functional ops (``F.conv2d`` written in a container's forward, ``kind`` ``convolution``).
+  Padding is the top (``pad_h``) and left (``pad_w``) padding in input elements; ``'valid'``
+  is 0 and ``'same'`` is ``dilation x (kernel - 1) // 2`` (PyTorch puts an odd remainder at the
+  bottom/right); a ``padding_mode`` other than ``'zeros'`` pads the same amount (with
+  reflected, replicated or circular values), and ``input_shape`` is the unpadded input. The
+  bottom/right padding the output reads follows from the shapes
+  (:attr:`workload.geometry.ConvGeometry.pad_bottom`). ``fwd_macs`` of such a row is
+  ``B x Ho x Wo x Cout x (Cin / groups) x kernel_h x kernel_w``.
 """
 
 from __future__ import annotations
@@ -68,7 +84,7 @@ FIX = "make the trace with workload.trace_training or `python -m workload trace`
 class Column:
     """One trace column: ``name``, ``dtype`` (``int64``, ``bool`` or ``str``), ``unit``
     (``elements``, ``bytes``, ``MACs``, ``ops``, ``index``, ``bool``, ``elements per dim``,
-    or ``text`` for names and labels), ``meaning``; for memory columns ``data_type``
+    ``count``, or ``text`` for names and labels), ``meaning``; for memory columns ``data_type``
     (:data:`DATA_TYPES`) and ``access`` (:data:`ACCESSES`); for arithmetic counts ``op``
     (:data:`OPS`); ``sum_of``: the columns it is the sum of; ``required``: a cost model relies
     on it (a hand-made trace must have it); ``positive``: values must be > 0, not just >= 0."""
@@ -185,8 +201,28 @@ _SHAPES = (
     Column("modeled", "bool", "bool", "all element-wise ops of the row have an explicit model"),
 )
 
+
+def _geometry(name: str, unit: str, meaning: str) -> Column:
+    return Column(name, "int64", unit, meaning)
+
+
+_GEOMETRY = (
+    _geometry("kernel_h", "elements",
+              "conv kernel height; 1 for conv1d/linear; every geometry column is 0 in rows "
+              "of other kinds"),
+    _geometry("kernel_w", "elements", "conv kernel width; 1 for linear"),
+    _geometry("stride_h", "elements", "vertical stride; 1 for conv1d/linear"),
+    _geometry("stride_w", "elements", "horizontal stride; 1 for linear"),
+    _geometry("pad_h", "elements",
+              "top padding, 'same' resolved, any padding_mode; 0 for conv1d/linear"),
+    _geometry("pad_w", "elements", "left padding, 'same' resolved; 0 for linear"),
+    _geometry("dilation_h", "elements", "vertical dilation; 1 for conv1d/linear"),
+    _geometry("dilation_w", "elements", "horizontal dilation; 1 for linear"),
+    _geometry("groups", "count", "convolution groups; 1 for linear"),
+)
+
 #: Every column of a trace, in the trace's order.
-SCHEMA: tuple[Column, ...] = _IDENTITY + _COUNTS + _MEMORY + _BYTES + _SHAPES
+SCHEMA: tuple[Column, ...] = _IDENTITY + _COUNTS + _MEMORY + _BYTES + _SHAPES + _GEOMETRY
 BY_NAME: dict[str, Column] = {c.name: c for c in SCHEMA}
 COLUMNS: tuple[str, ...] = tuple(c.name for c in SCHEMA)
 #: Every column with its meaning and unit (``--help`` epilogs, docs).
@@ -203,6 +239,10 @@ ACCESS_COLUMNS: dict[str, tuple[str, str]] = {
 }
 #: Memory columns that are storage held, not accesses.
 FOOTPRINT_COLUMNS: tuple[str, ...] = tuple(c.name for c in _MEMORY if c.access == "footprint")
+#: Loop-nest geometry of a conv2d, conv1d or linear row (0 in every other row); not required.
+GEOMETRY_COLUMNS: tuple[str, ...] = tuple(c.name for c in _GEOMETRY)
+#: Kinds whose rows carry a geometry (``nn.Conv2d``, ``nn.Conv1d``, ``nn.Linear``).
+GEOMETRY_KINDS: tuple[str, ...] = ("conv2d", "conv1d", "linear")
 #: The columns a cost model relies on: what a hand-made trace must have.
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in SCHEMA if c.required)
 
