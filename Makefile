@@ -32,12 +32,13 @@ cells: setup
 ops: setup
 	$(PY) -m hwmodel.ops
 
-## Speed benchmarks (printed tables; see README): training, cells, SRAM, gate-level sim.
+## Speed benchmarks (printed tables; see README): training, cells, SRAM, gate-level sim, accel.
 bench: setup
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_gatelevel.py
 	$(PY) benchmarks/bench_oplib.py
 	$(PY) benchmarks/bench_sram.py
+	$(PY) benchmarks/bench_accel.py
 
 ## Regenerate the measured tables of README.md (between docs markers) and the files in docs/.
 docs: setup

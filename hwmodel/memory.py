@@ -281,20 +281,24 @@ def _traffic_rows(t: str, acc: str, nbytes: float, f: float, buf: Buffer | None,
 
 
 def access_energy(trace: pd.DataFrame, hierarchy: Hierarchy,
-                  input_bytes: float = 0.0) -> pd.DataFrame:
+                  input_bytes: float = 0.0, resident: dict[str, float] | None = None
+                  ) -> pd.DataFrame:
     """Memory traffic of one training iteration and its energy, by level, data type, access
     and movement (``access``, ``fill``, ``spill``; see the module docstring).
 
     ``input_bytes``: the input batch, filled from DRAM into the activation buffer once per
     iteration; its reads by the first layer are in the trace and are then treated like every
     other activation (a share 1 - f refilled when activations overflow the buffer).
+    ``resident``: the resident fraction per data type, when it comes from another trace than
+    the traffic (a part of an iteration costed on the whole iteration's working memory);
+    default :func:`resident_fraction` of ``trace``.
     Columns: ``level`` (a buffer name or ``"dram"``), ``data_type``, ``access``
     (``read``/``write`` at that level), ``movement``, ``bytes``, ``energy_pj``.
     """
     check_trace(trace)
     if input_bytes < 0:
         raise SramInputError(f"input_bytes: must be >= 0 (got {input_bytes})")
-    f = resident_fraction(trace, hierarchy)
+    f = resident_fraction(trace, hierarchy) if resident is None else resident
     rows: list[dict] = []
     for (t, acc), nbytes in _moved_bytes(trace).items():
         rows += _traffic_rows(t, acc, nbytes, f[t], hierarchy.buffer_for(t), hierarchy)

@@ -162,25 +162,40 @@ def report_default_block() -> str:
             shutil.copy(png, DOCS / "figures" / png.name)
         shutil.copy(out / "savings.csv", DOCS / "default_savings.csv")
         shutil.copy(out / "sweep.csv", DOCS / "default_sweep.csv")
-    from hwmodel.report.costing import savings_table
+    from hwmodel.report.costing import models_table, savings_table
     from hwmodel.report.display import readable
 
     c = data.costing
     s = data.sweep.iloc[0]
     sp = c["static_power_mw"]
-    text = (f"\n\nPer iteration without sharing (batch {data.learning.config['batch_size']}): "
-            f"{s['macs']:,} MACs; computation {s['compute_energy_pj'] / 1e9:.3g} mJ, memory "
-            f"access {s['memory_energy_pj'] / 1e9:.3g} mJ ({s['memory_access_bytes'] / 1e6:.3g} "
-            f"MB moved, {s['dram_bytes'] / 1e6:.3g} MB of it DRAM), static "
-            f"{s['static_energy_pj'] / 1e9:.3g} mJ (logic {sp['logic']:.3g} mW, SRAM "
+    a = data.accel["summary"]
+    text = (f"\n\nPer iteration without sharing (batch {data.learning.config['batch_size']}, "
+            f"{s['macs']:,} MACs). **Accelerator back-end** (`{a['arch']}`: {a['array']} "
+            f"{'/'.join(a['dataflows'])} array, clock {a['clock_mhz']:.1f} MHz, "
+            f"{a['clock_limit']}): {s['accel_cycles']:,} cycles = "
+            f"{s['accel_modeled_time_s'] * 1e3:.3g} ms, PE utilization "
+            f"{s['accel_utilization_pct']:.1f} %; computation "
+            f"{s['accel_compute_energy_pj'] / 1e9:.3g} mJ, memory access "
+            f"{s['accel_memory_energy_pj'] / 1e9:.3g} mJ "
+            f"({s['accel_memory_access_bytes'] / 1e6:.3g} MB moved, "
+            f"{s['accel_dram_bytes'] / 1e6:.3g} MB of it DRAM), static "
+            f"{s['accel_static_energy_pj'] / 1e9:.3g} mJ, total "
+            f"{s['accel_total_energy_pj'] / 1e9:.3g} mJ. **MAC-count model** (the paper's "
+            f"method: {data.provenance['accelerator']['mac_units']} lanes): computation "
+            f"{s['mac_compute_energy_pj'] / 1e9:.3g} mJ, memory access "
+            f"{s['mac_memory_energy_pj'] / 1e9:.3g} mJ ({s['mac_memory_access_bytes'] / 1e6:.3g}"
+            f" MB moved, {s['mac_dram_bytes'] / 1e6:.3g} MB of it DRAM), static "
+            f"{s['mac_static_energy_pj'] / 1e9:.3g} mJ (logic {sp['logic']:.3g} mW, SRAM "
             f"{sp['sram']:.3g} mW, DRAM background {sp['dram']:.3g} mW over "
-            f"{s['modeled_time_s'] * 1e3:.3g} ms), total {s['total_energy_pj'] / 1e9:.3g} mJ. "
-            f"Clock {c['clock_mhz']:.1f} MHz ({c['clock_limit']}, LATENCY "
-            f"{c['latency_cycles']}); per-op energies {c['energy_figure']} "
+            f"{s['mac_modeled_time_s'] * 1e3:.3g} ms), total "
+            f"{s['mac_total_energy_pj'] / 1e9:.3g} mJ. "
+            f"Per-op energies {c['energy_figure']} "
             f"({c['energy_figure_means']}): MAC {c['units']['fp_mac']['dynamic_pj']:.3g} pJ; "
             f"MAC streams clear the accumulator every {c['dot_length']} terms (the trace's "
             f"mean dot-product length). Model storage after {c['tasks']} tasks without sharing: "
-            f"{s['model_storage_without_sharing_bytes'] / 1e3:.3g} kB.\n")
+            f"{s['model_storage_without_sharing_bytes'] / 1e3:.3g} kB.\n\nBoth cost models "
+            "side by side (savings vs no sharing, %):\n\n"
+            f"{md(readable(models_table(data.sweep)))}\n")
     from hwmodel.report.paper import SOURCE, beside_the_paper
 
     beside = (f"\nThe paper's claimed savings (approach 3 on ResNets, {SOURCE}) next to this "
@@ -329,6 +344,111 @@ def resnet18_phases_block() -> str:
             "step (ms)": f"{t['step'] * 1e3:.1f}", "iteration (s)": f"{t['iteration']:.2f}",
             "time vs 0 %": "—" if req == 0 else f"{100 * (t['iteration'] / base[1] - 1):+.1f} %"})
     return md(pd.DataFrame(rows)) + "\n"
+
+
+@block("accel-resnet18")
+def accel_resnet18_block() -> str:
+    """ResNet-18 (CIFAR stem), batch 64, at the block-granular sharing points 0, 5, 7, 8 and 9
+    blocks shared: savings vs no sharing of the MAC-count model and of the accelerator back-end (ws
+    preset, PE measured in a 4x4 RTL array in dataflow order), fp32 units at 1.0 V (uniform
+    stream, glitch-aware); the MAC-count model with the default report's 256 lanes, 256 KiB
+    buffer and DDR3 channel."""
+    import torch
+
+    from hwmodel.accel import arch as accel_arch
+    from hwmodel.accel import units
+    from hwmodel.accel.compare import FIGURES, both_models
+    from hwmodel.accel.energy import pe_from_arrays
+    from hwmodel.cost import Accelerator
+    from hwmodel.memory import Hierarchy
+    from learning.models import freeze_prefix, resnet, sharing_points
+    from workload import trace_training
+
+    torch.set_num_threads(1)
+    traces, shares = {}, {}
+    for k in (0, 5, 7, 8, 9):
+        torch.manual_seed(0)
+        net = resnet("resnet18", 10)
+        pct = dict(sharing_points(net))[k]
+        freeze_prefix(net, k)
+        label = f"{pct:.1f} % ({k} of {len(net.blocks)} blocks)"
+        traces[label] = trace_training(net, (3, 32, 32), 64, optimizer="sgd").df
+        shares[label] = k
+    a = accel_arch.load("ws")
+    _, costs = units.op_costs(a, progress=True)
+    df = both_models(traces, a, costs, pe_from_arrays(a),
+                     Hierarchy.global_buffer("256KiB", 64, temp_k=300.0), Accelerator())
+    df.to_csv(DOCS / "accel_resnet18.csv", index=False)
+    rows = []
+    for label in traces:
+        r = df[df["label"] == label].set_index("model")
+        row = {"shared": label}
+        for col, what in FIGURES:
+            row[f"{what} saving, MAC model / accelerator"] = (
+                "—" if shares[label] == 0 else
+                f"{r.loc['mac', col + '_saving_pct']:.1f} % / "
+                f"{r.loc['accel', col + '_saving_pct']:.1f} %")
+        row["accelerator: time (ms), PE utilization"] = (
+            f"{r.loc['accel', 'time_s'] * 1e3:.1f}, {r.loc['accel', 'utilization_pct']:.1f} %")
+        rows.append(row)
+    return md(pd.DataFrame(rows)) + "\n"
+
+
+@block("accel-speed")
+def accel_speed_block() -> str:
+    """benchmarks/bench_accel.py: a whole ResNet-18 iteration on one core, and both modes."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_accel",
+                                                  ROOT / "benchmarks" / "bench_accel.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    whole = pd.DataFrame([bench.whole_iteration(64, "ws")])
+    return md(whole) + "\n\n" + md(pd.DataFrame(bench.modes())) + "\n"
+
+
+@block("scalesim-xcheck")
+def scalesim_xcheck_block() -> str:
+    """Our accelerator simulator against SCALE-Sim v3 on 22 ResNet-18 training GEMMs (CIFAR,
+    batch 1: 12 forward, 5 input-gradient, 5 weight-gradient), 16x16 and 32x32 arrays, all three
+    dataflows, SCALE-Sim's schedule, no stalls (16 MiB buffers, 4096 words/cycle)."""
+    from hwmodel.accel import xcheck
+
+    if xcheck.reference_python() is None:
+        raise SystemExit("scalesim-xcheck needs the SCALE-Sim venv: scripts/scalesim_env.sh")
+    layers = xcheck.resnet18_layers()
+    df = xcheck.compare(layers, progress=True)
+    df.to_csv(DOCS / "scalesim_xcheck.csv", index=False)
+    ag = xcheck.agreement(df)
+    view = pd.DataFrame({
+        "array": ag["array"].map(lambda v: f"{v}x{v}"), "dataflow": ag["dataflow"],
+        "layers": ag["layers"],
+        **{f"{q} (worst ratio)": ag[f"ratio {q}"].map(lambda v: f"{v:.4f}")
+           for q in xcheck.QUANTITIES},
+        "Total Cycles less the differences by design": ag[
+            "ratio Total Cycles (less the differences by design)"].map(lambda v: f"{v:.4f}"),
+        "OFMAP Writes less SCALE-Sim's os counter": ag[
+            "ratio SRAM OFMAP Writes (less SCALE-Sim's R+C per os fold)"].map(
+            lambda v: f"{v:.4f}"),
+        "SCALE-Sim s": ag["SCALE-Sim wall s"].map(lambda v: f"{v:.1f}"),
+        "ours s": ag["ours wall s"].map(lambda v: f"{v:.4f}"),
+        "speed-up": (ag["SCALE-Sim wall s"] / ag["ours wall s"]).map(lambda v: f"{v:,.0f}x")})
+    dev = (df["ratio Total Cycles"] - 1).abs()
+    worst = df.loc[dev.idxmax()]
+    same = (df["ratio Total Cycles (less the differences by design)"] - 1).abs().max()
+    sram = max((df[f"ratio {q}"] - 1).abs().max() for q in xcheck.QUANTITIES[1:3])
+    return (md(view) + f"\n\n{len(df)} layer runs ({len(layers)} GEMMs x 2 arrays x 3 "
+            f"dataflows). Total cycles within 5 % of SCALE-Sim in {(dev <= 0.05).sum()} of "
+            f"{len(df)} runs (goal 5 %); the worst is {worst['layer']} "
+            f"({worst['M']}x{worst['N']}x{worst['K']}) on the {worst['array']}x{worst['array']} "
+            f"{worst['dataflow']} array, {worst['ours Total Cycles']:,.0f} vs "
+            f"{worst['ref Total Cycles']:,.0f} cycles, all of it by design: SCALE-Sim's total is "
+            "the last cycle's index (one less than a count) and leaves out the first fill and "
+            "the last write-back, and our os array drains its last fold (R cycles); without "
+            f"those the totals differ by at most {100 * same:.4f} %. SRAM IFMAP and Filter "
+            f"reads within {100 * sram:.4f} % (goal 10 %); SRAM OFMAP writes equal for ws and "
+            "is, and for os once SCALE-Sim's counter quirk (R + C added per fold, "
+            "`systolic_compute_os.py`) is taken out. Per layer: docs/scalesim_xcheck.csv.\n")
 
 
 @block("learning-fast")

@@ -27,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"report config name or .toml path ({names})")
     ap.add_argument("--out", type=Path, help="output folder (default: reports/<config name>)")
     ap.add_argument("--data-root", help="folder with optional datasets (e.g. ../shared/data)")
+    ap.add_argument("--model", choices=("accel", "mac"),
+                    help="cost model of the figures and savings (default: the config's, accel): "
+                         "accel = the accelerator back-end (mapping + cycle simulation), mac = "
+                         "the paper's MAC count x op energy; the report shows both")
+    ap.add_argument("--arch", help="accelerator preset (ws, os, flex) or .toml (default: the "
+                                   "config's)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -34,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         cfg = report_config.load(args.config)
+        cfg = report_config.override(cfg, model=args.model, arch=args.arch)
         out = args.out or REPO_REPORTS / cfg.name
         run(cfg, data_root=args.data_root, progress=not args.quiet, out_dir=out)
     except PnsError as exc:  # HwmodelError and LearningError alike

@@ -32,6 +32,7 @@ class ReportData:
     costing: dict = field(default_factory=dict)  # clock, static power, energy figure, ...
     provenance: dict = field(default_factory=dict)
     timings_s: dict = field(default_factory=dict)
+    accel: dict = field(default_factory=dict)  # accel_tables(): breakdown, mappings, summary
 
 
 def hierarchy_of(cfg: ReportConfig, temp_c: float) -> Hierarchy:
@@ -87,12 +88,15 @@ def combination_table(res, costs: OpCosts) -> pd.DataFrame:
 
 def costing_summary(cfg: ReportConfig, costs: OpCosts, accel: Accelerator,
                     hierarchy: Hierarchy, sweep: pd.DataFrame, dot_length: int) -> dict:
-    """The figures every sharing point shares: clock, energy figure, static power."""
+    """The figures every sharing point shares: clock, energy figure, static power (of the
+    MAC-count model; the accelerator's are in :func:`accel_tables`)."""
     first = sweep.iloc[0]
+    pre = "mac_" if "mac_clock_mhz" in sweep else ""
     return {
         "energy_figure": cfg.energy, "energy_figure_means": ENERGY_FIGURE_DOCS[cfg.energy],
         "latency_cycles": cfg.latency, "dot_length": dot_length,
-        "clock_mhz": float(first["clock_mhz"]), "clock_limit": str(first["clock_limit"]),
+        "clock_mhz": float(first[f"{pre}clock_mhz"]),
+        "clock_limit": str(first[f"{pre}clock_limit"]),
         "clock_target_mhz": accel.clock_mhz_max,
         "units": {u.unit: {"dynamic_pj": u.dynamic_pj, "leakage_nw": u.leakage_nw,
                            "critical_path_ns": u.critical_path_ns, "fmax_mhz": u.fmax_mhz,
@@ -121,3 +125,40 @@ def provenance(res, cfg: ReportConfig, costs: OpCosts, accel: Accelerator) -> di
 def sram_table(hierarchy: Hierarchy) -> pd.DataFrame:
     """The SRAM design points of the hierarchy's buffers."""
     return pd.DataFrame([{"buffer": n, **c.to_dict()} for n, c in hierarchy.sram_costs.items()])
+
+
+def accel_tables(accel_costs: dict, sweep: pd.DataFrame, arch_name: str) -> dict:
+    """The accelerator back-end's part of the report: ``breakdown`` (energy pJ per sharing
+    point x phase x level, long form), ``mappings`` (the chosen point's layer-phases: mapping,
+    cycles, stalls, utilization, accesses), ``summary`` (architecture, clock, PE provenance)."""
+    from hwmodel.accel import arch as accel_arch
+
+    rows = []
+    for _, p in sweep.iterrows():
+        b = accel_costs[p["label"]].breakdown
+        for phase, r in b.iterrows():
+            for level in ("pe", "rf", "sram", "dram", "vector", "static"):
+                rows.append({"label": p["label"], "sharing_point_pct": p["sharing_point_pct"],
+                             "phase": phase, "level": level, "energy_pj": float(r[level])})
+    chosen = sweep[sweep["chosen"]]
+    pick = chosen.iloc[0] if not chosen.empty else sweep.iloc[0]
+    c = accel_costs[pick["label"]]
+    a = accel_arch.load(arch_name)
+    return {
+        "breakdown": pd.DataFrame(rows),
+        "mappings": c.gemms[["layer", "phase", "m", "n", "k", "count", "mapping", "candidates",
+                             "cycles", "stall_cycles", "utilization_pct", "sram_a_reads",
+                             "sram_b_reads", "sram_c_writes", "dram_a_reads", "dram_b_reads",
+                             "dram_c_writes", "pe_pj", "rf_pj", "sram_pj", "dram_pj"]],
+        "mappings_at_pct": float(pick["sharing_point_pct"]),
+        "summary": {"arch": a.name, "source": a.source, "array": f"{a.array.rows}x{a.array.cols}",
+                    "dataflows": list(a.array.dataflows), "objective": c.objective,
+                    "clock_mhz": c.clock_mhz, "clock_limit": c.clock_limit,
+                    "pe_energy": c.pe_provenance,
+                    "buffers": {b.name: {"operands": list(b.operands),
+                                         "capacity_bytes": b.capacity_bytes,
+                                         "word_bits": b.word_bits, "banks": b.banks}
+                                for b in a.buffers},
+                    "dram": {"type": a.dram.kind, "bandwidth_gb_s": a.dram.bandwidth_gb_s},
+                    "vector_lanes": a.vector.lanes},
+    }

@@ -36,7 +36,17 @@ class ReportConfig:
     energy: str = "yosys-timed"  # hwmodel.cost.ENERGY_FIGURES: the figure the totals use
     latency: int = 1  # register stages of the MAC, multiplier and adder (>= 2: pipelined)
     dot_length: int | None = None  # MAC terms per accumulation (None: from the workload)
-    accelerator: dict = field(default_factory=dict)
+    accelerator: dict = field(default_factory=dict)  # the MAC-count model's lanes and clock
+    # the cost model the report's figures use: "accel" (the accelerator back-end,
+    # hwmodel.accel) or "mac" (the paper's MAC count x op energy); both are always shown
+    model: str = "accel"
+    arch: str = "ws"  # hwmodel.accel preset (ws, os, flex) or an architecture .toml file
+    objective: str = "edp"  # mapping search objective: energy, delay or edp
+    # the PE's energy per MAC: "array" = measured at gate level in an RTL systolic array of
+    # pe_array x pe_array PEs in dataflow order (rtl/systolic), "op-table" = the MAC unit alone
+    # on an independent operand stream
+    pe_energy: str = "array"
+    pe_array: int = 4
     memory: dict = field(default_factory=dict)
     # a user's own Verilog unit for an op: {mac = {rtl = "my_mac.v", params = {W = 16}}}
     units: dict = field(default_factory=dict)
@@ -84,6 +94,7 @@ def load(name_or_path: str) -> ReportConfig:
                                        or cfg.dot_length < 1):
         raise ReportError(f"report config {p}: dot_length must be an integer >= 1 or left "
                           "out (taken from the workload)")
+    _check_model(cfg, p)
     unknown_mem = sorted(set(cfg.memory) - MEMORY_KEYS)
     if unknown_mem:
         raise ReportError(f"report config {p}: unknown [memory] key {unknown_mem[0]!r}; known: "
@@ -97,6 +108,50 @@ def load(name_or_path: str) -> ReportConfig:
                               "a TOML path (relative to the config) with [[buffer]] tables")
         cfg.memory["hierarchy"] = str(hp)
     return cfg
+
+
+def override(cfg: ReportConfig, **changes) -> ReportConfig:
+    """``cfg`` with the given fields replaced (``None`` values ignored), checked again."""
+    import dataclasses
+
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        return cfg
+    new = dataclasses.replace(cfg, **changes)
+    _check_model(new, Path("--" + next(iter(changes))))
+    return new
+
+
+def _check_model(cfg: ReportConfig, p: Path) -> None:
+    """``model``, ``objective`` and ``arch`` (a preset name or a TOML path relative to the
+    config) are known."""
+    from hwmodel.accel.arch import presets
+    from hwmodel.accel.mapping import OBJECTIVES
+    from hwmodel.report.costing import MODELS
+
+    if cfg.model not in MODELS:
+        raise ReportError(f"report config {p}: model {cfg.model!r} is unknown; use one of "
+                          f"{', '.join(MODELS)}")
+    if cfg.pe_energy not in ("array", "op-table"):
+        raise ReportError(f"report config {p}: pe_energy {cfg.pe_energy!r} is unknown; use "
+                          "array or op-table")
+    if isinstance(cfg.pe_array, bool) or not isinstance(cfg.pe_array, int) or not (
+            1 <= cfg.pe_array <= 8):
+        raise ReportError(f"report config {p}: pe_array must be an integer 1..8 (PEs per side "
+                          f"of the measured array), got {cfg.pe_array!r}")
+    if cfg.objective not in OBJECTIVES:
+        raise ReportError(f"report config {p}: objective {cfg.objective!r} is unknown; use one "
+                          f"of {', '.join(OBJECTIVES)}")
+    if str(cfg.arch).endswith(".toml"):
+        ap = Path(cfg.arch)
+        ap = ap if ap.is_absolute() else p.parent / ap
+        if not ap.is_file():
+            raise ReportError(f"report config {p}: arch file {ap} not found; give a preset "
+                              f"({', '.join(presets())}) or an architecture .toml")
+        object.__setattr__(cfg, "arch", str(ap))
+    elif cfg.arch not in presets():
+        raise ReportError(f"report config {p}: arch {cfg.arch!r} is not a preset; use one of "
+                          f"{', '.join(presets())} or an architecture .toml")
 
 
 def _check_units(cfg: ReportConfig, p: Path) -> None:

@@ -121,3 +121,63 @@ def savings_table(sweep: pd.DataFrame) -> pd.DataFrame:
         "measured_time_saving_pct": (saving("measured_iteration")
                                      if "measured_iteration_norm" in s else float("nan")),
     })
+
+
+#: Cost models of the report: the accelerator back-end and the paper's MAC-count model.
+MODELS = ("accel", "mac")
+#: The sweep's per-iteration figures each model gives (``mac_<col>`` / ``accel_<col>``; the
+#: unprefixed column is the report's chosen model).
+MODEL_COLUMNS = ("compute_energy_pj", "memory_energy_pj", "dynamic_energy_pj",
+                 "static_energy_pj", "total_energy_pj", "memory_access_bytes", "dram_bytes",
+                 "modeled_time_s", "compute_time_s", "memory_time_s", "clock_mhz", "clock_limit")
+
+
+def accel_row(cost) -> dict:
+    """The sweep figures of one :class:`hwmodel.accel.backend.AccelCost`."""
+    f = cost.clock_mhz * 1e6
+    g = cost.gemms
+    return {
+        "compute_energy_pj": cost.compute_energy_pj, "memory_energy_pj": cost.memory_energy_pj,
+        "dynamic_energy_pj": cost.compute_energy_pj + cost.memory_energy_pj,
+        "static_energy_pj": cost.static_energy_pj, "total_energy_pj": cost.energy_pj,
+        "memory_access_bytes": cost.memory_access_bytes, "dram_bytes": cost.dram_bytes,
+        "modeled_time_s": cost.time_s, "clock_mhz": cost.clock_mhz,
+        "clock_limit": cost.clock_limit,
+        "compute_time_s": cost.busy_cycles / f,
+        "memory_time_s": cost.dram_bytes / (cost.dram_gb_per_s * 1e9),
+        "cycles": cost.cycles, "stall_cycles": int(g["stall_cycles"].sum()) if len(g) else 0,
+        "utilization_pct": cost.utilization_pct,
+    }
+
+
+def merge_models(sweep: pd.DataFrame, accel: pd.DataFrame, model: str) -> pd.DataFrame:
+    """``sweep`` (MAC-count model) with the accelerator's figures beside it: every
+    :data:`MODEL_COLUMNS` figure as ``mac_<col>`` and ``accel_<col>`` (normalized twins too),
+    and the unprefixed columns those of ``model``."""
+    if model not in MODELS:
+        raise ValueError(f"cost model {model!r} is unknown; use one of {', '.join(MODELS)}")
+    out = sweep.copy()
+    base = out["share_k"] == 0
+    for col in MODEL_COLUMNS:
+        out[f"mac_{col}"] = sweep[col]
+        out[f"accel_{col}"] = accel[col].to_numpy()
+        if model == "accel":
+            out[col] = accel[col].to_numpy()
+    for extra in ("cycles", "stall_cycles", "utilization_pct"):
+        out[f"accel_{extra}"] = accel[extra].to_numpy()
+    for col in NORMALIZED:
+        for pre in ("", "mac_", "accel_"):
+            c = pre + col
+            if c in out:
+                out[f"{c.rsplit('_', 1)[0]}_norm"] = out[c] / float(out.loc[base, c].iloc[0])
+    out["cost_model"] = model
+    return out
+
+
+def models_table(sweep: pd.DataFrame) -> pd.DataFrame:
+    """Savings vs no sharing (%) of both cost models side by side, at every point."""
+    rows = {"sharing_point_pct": sweep["sharing_point_pct"], "chosen": sweep["chosen"]}
+    for what in ("compute_energy", "modeled_time", "memory_access", "total_energy"):
+        for model in ("mac", "accel"):
+            rows[f"{what}_saving_{model}_pct"] = 100.0 * (1.0 - sweep[f"{model}_{what}_norm"])
+    return pd.DataFrame(rows)

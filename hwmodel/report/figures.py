@@ -46,6 +46,24 @@ def _bar_width(x: pd.Series) -> float:
     return max(1.0, 0.6 * float(gaps.min())) if len(gaps) else 5.0
 
 
+MODEL_NAMES = {"accel": "accelerator back-end", "mac": "MAC-count model"}
+
+
+def _models(sweep: pd.DataFrame) -> tuple[str, str | None]:
+    """(the figures' cost model, the other one when the sweep has both)."""
+    model = str(sweep["cost_model"].iloc[0]) if "cost_model" in sweep else "mac"
+    other = "mac" if model == "accel" else "accel"
+    return model, (other if f"{other}_compute_energy_norm" in sweep else None)
+
+
+def _other_line(ax, sweep: pd.DataFrame, col: str, style: str, what: str) -> None:
+    """The other cost model's normalized ``col`` as a thin line, for comparison."""
+    _, other = _models(sweep)
+    if other:
+        ax.plot(sweep["sharing_point_pct"], sweep[f"{other}_{col}"], style, color="gray",
+                lw=1, label=f"{what} ({MODEL_NAMES[other]})")
+
+
 def accuracy_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
     """Fig. 2b: new-task test accuracy vs sharing."""
     fig, ax = _axes("New-task accuracy vs sharing", "test accuracy (%)")
@@ -61,8 +79,10 @@ def energy_and_accuracy(sweep: pd.DataFrame, path: Path) -> Path:
     fig, ax = _axes("Computation energy per training iteration vs sharing",
                     "energy (normalized to no sharing)")
     x = sweep["sharing_point_pct"]
+    model, _ = _models(sweep)
     ax.bar(x, sweep["compute_energy_norm"], width=_bar_width(x), alpha=0.6,
-           label="computation energy")
+           label=f"computation energy ({MODEL_NAMES[model]})")
+    _other_line(ax, sweep, "compute_energy_norm", "x:", "computation energy")
     ax.set_ylim(0, 1.1)
     ax2 = ax.twinx()
     pts = sweep.dropna(subset=["test_acc_pct"])
@@ -76,8 +96,10 @@ def energy_and_accuracy(sweep: pd.DataFrame, path: Path) -> Path:
 def time_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
     """Fig. 4b: normalized time per training iteration, modeled and measured (CPU)."""
     fig, ax = _axes("Training time per iteration vs sharing", "time (normalized to no sharing)")
+    model, _ = _models(sweep)
     ax.plot(sweep["sharing_point_pct"], sweep["modeled_time_norm"], "o-",
-            label="modeled (accelerator)")
+            label=f"modeled ({MODEL_NAMES[model]})")
+    _other_line(ax, sweep, "modeled_time_norm", "x:", "modeled")
     ax.plot(sweep["sharing_point_pct"], sweep["measured_iteration_norm"], "s--",
             label="measured (CPU wall clock)")
     ax.set_ylim(0, 1.1)
@@ -100,13 +122,15 @@ def storage_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
 
 def memory_access_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
     """Fig. 5b: memory traffic (bytes, every level) and its energy per iteration, normalized."""
-    fig, ax = _axes("Memory access per training iteration vs sharing",
+    model, _ = _models(sweep)
+    fig, ax = _axes(f"Memory access per iteration vs sharing ({MODEL_NAMES[model]})",
                     "normalized to no sharing")
     ax.plot(sweep["sharing_point_pct"], sweep["memory_access_norm"], "o-",
             label="bytes moved (SRAM + DRAM)")
     ax.plot(sweep["sharing_point_pct"], sweep["dram_norm"], "^:", label="DRAM bytes")
     ax.plot(sweep["sharing_point_pct"], sweep["memory_energy_norm"], "s--",
             label="memory-access energy")
+    _other_line(ax, sweep, "memory_access_norm", "x:", "bytes moved")
     ax.set_ylim(0, 1.1)
     ax.legend(fontsize=8)
     return _save(fig, path)
@@ -120,16 +144,48 @@ ENERGY_PARTS = (("compute_energy_pj", "computation (dynamic)"),
 
 
 def energy_breakdown(sweep: pd.DataFrame, path: Path) -> Path:
-    """Total energy per iteration, stacked: dynamic computation and memory, static logic,
-    SRAM and DRAM."""
-    fig, ax = _axes("Total energy per training iteration: dynamic + static", "energy (µJ)")
+    """Total energy per iteration of the MAC-count model, stacked: dynamic computation and
+    memory, static logic, SRAM and DRAM."""
+    fig, ax = _axes("MAC-count model: energy per iteration, dynamic + static", "energy (µJ)")
     x = sweep["sharing_point_pct"]
     bottom = np.zeros(len(sweep))
     for col, label in ENERGY_PARTS:
+        col = f"mac_{col}" if f"mac_{col}" in sweep else col
         v = sweep[col].to_numpy() / 1e6
         ax.bar(x, v, width=_bar_width(x), bottom=bottom, label=label)
         bottom += v
     ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+PHASE_NAMES = {"forward": "forward", "input_grad": "input gradient",
+               "weight_grad": "weight gradient", "update": "optimizer update"}
+LEVEL_NAMES = {"pe": "PE datapath", "rf": "PE registers (RF)", "sram": "SRAM buffers",
+               "dram": "DRAM", "vector": "vector unit", "static": "static (leakage, DRAM "
+               "background)"}
+
+
+def accel_breakdown(breakdown: pd.DataFrame, path: Path) -> Path:
+    """The accelerator back-end's energy per iteration at every sharing point, stacked by
+    training phase (left) and by level of the hardware (right)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.0), sharey=True)
+    pts = breakdown.groupby("sharing_point_pct")
+    x = np.array(sorted(pts.groups))
+    w = _bar_width(pd.Series(x))
+    for ax, key, names, title in ((axes[0], "phase", PHASE_NAMES, "by training phase"),
+                                  (axes[1], "level", LEVEL_NAMES, "by hardware level")):
+        piv = breakdown.pivot_table(index="sharing_point_pct", columns=key, values="energy_pj",
+                                    aggfunc="sum").reindex(x)
+        bottom = np.zeros(len(x))
+        for part, label in names.items():
+            v = piv[part].to_numpy() / 1e6 if part in piv else np.zeros(len(x))
+            ax.bar(x, v, width=w, bottom=bottom, label=label)
+            bottom += v
+        ax.set_title(f"Accelerator energy per iteration, {title}", fontsize=10)
+        ax.set_xlabel("parameters shared (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("energy (µJ)")
     return _save(fig, path)
 
 
@@ -143,6 +199,11 @@ FIGURES = {
 }
 
 
-def write_all(sweep: pd.DataFrame, folder: Path) -> list[Path]:
-    """Write every figure into ``folder``; returns the paths."""
-    return [fn(sweep, folder / name) for name, fn in FIGURES.items()]
+def write_all(sweep: pd.DataFrame, folder: Path,
+              breakdown: pd.DataFrame | None = None) -> list[Path]:
+    """Write every figure into ``folder`` (the accelerator breakdown when ``breakdown`` is
+    given); returns the paths."""
+    out = [fn(sweep, folder / name) for name, fn in FIGURES.items()]
+    if breakdown is not None and len(breakdown):
+        out.append(accel_breakdown(breakdown, folder / "accel_breakdown.png"))
+    return out

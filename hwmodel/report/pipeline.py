@@ -1,5 +1,6 @@
 """The main job as one visible list of stages: learn (real data) -> trace every sharing point ->
-op costs -> memory and cost per training iteration -> the report's tables [-> files].
+op costs -> memory and cost per training iteration (MAC-count model, then the accelerator
+back-end) -> the report's tables [-> files].
 
 Each stage is a small object with explicit inputs and outputs (:mod:`hwmodel.report.stages`);
 :func:`report_stages` is the list, :func:`run` runs it and returns the :class:`ReportData` that
@@ -16,6 +17,7 @@ from hwmodel.report.assemble import ReportData
 from hwmodel.report.config import ReportConfig
 from hwmodel.report.points import grown_networks, sharing_points, trace_points
 from hwmodel.report.stages import (
+    Accelerate,
     Assemble,
     Characterize,
     Cost,
@@ -34,7 +36,8 @@ __all__ = ["ReportData", "grown_networks", "report_stages", "run", "sharing_poin
 
 def report_stages(out_dir: str | Path | None = None) -> list[Stage]:
     """The report's stages in order; with ``out_dir`` the files are written too."""
-    stages: list[Stage] = [Setup(), Learn(), Trace(), Characterize(), Cost(), Assemble()]
+    stages: list[Stage] = [Setup(), Learn(), Trace(), Characterize(), Cost(), Accelerate(),
+                           Assemble()]
     return [*stages, Render(Path(out_dir))] if out_dir is not None else stages
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from hwmodel.report import figures, paper
 from hwmodel.report.assemble import ReportData
-from hwmodel.report.costing import savings_table
+from hwmodel.report.costing import models_table, savings_table
 from hwmodel.report.display import readable, sig
 from pnsutil import atomic_dir
 
@@ -77,8 +77,17 @@ def _lead(data: ReportData) -> str:
             f"{'+'.join(str(len(t)) for t in res.tasks)}, model **{res.config['model']}**, "
             f"training in **{cfg.format}**, optimizer as trained. Per-op energies: "
             f"**{c['energy_figure']}** ({c['energy_figure_means']}), stream **{cfg.stream}**, "
-            f"LATENCY {c['latency_cycles']}, {cfg.vdd_v:g} V. Clock **{sig(c['clock_mhz'])} "
-            f"MHz** ({c['clock_limit']}; target {sig(c['clock_target_mhz'])} MHz).")
+            f"LATENCY {c['latency_cycles']}, {cfg.vdd_v:g} V. MAC-count model clock "
+            f"**{sig(c['clock_mhz'])} MHz** ({c['clock_limit']}; target "
+            f"{sig(c['clock_target_mhz'])} MHz).")
+    model = str(data.sweep["cost_model"].iloc[0]) if "cost_model" in data.sweep else "mac"
+    if data.accel:
+        a = data.accel["summary"]
+        name = "accelerator back-end" if model == "accel" else "MAC-count model"
+        text += (f" Figures and savings: the **{name}**"
+                 f" (accelerator `{a['arch']}`: {a['array']} {'/'.join(a['dataflows'])} array at "
+                 f"{sig(a['clock_mhz'])} MHz, {a['objective']}-optimal mappings; the other "
+                 "model beside it).")
     chosen = data.sweep[data.sweep["chosen"]]
     if not chosen.empty:
         r = chosen.iloc[0]
@@ -87,6 +96,40 @@ def _lead(data: ReportData) -> str:
                  f"×{r['total_energy_norm']:.3f} of no sharing, accuracy "
                  f"{r['test_acc_pct']:.1f} %.")
     return text
+
+
+def _mapping_view(df: pd.DataFrame) -> pd.DataFrame:
+    return _cols(df, ["layer", "phase", "m", "n", "k", "count", "mapping", "cycles",
+                      "stall_cycles", "utilization_pct", "sram_a_reads", "sram_b_reads",
+                      "sram_c_writes", "dram_a_reads", "dram_b_reads", "dram_c_writes"])
+
+
+def _accel_sections(data: ReportData) -> list[Section]:
+    if not data.accel:
+        return []
+    a = data.accel["summary"]
+    bufs = ", ".join(f"{n} {b['capacity_bytes'] // 1024} KiB ({'/'.join(b['operands'])}, "
+                     f"{b['banks']} x {b['word_bits']} b)" for n, b in a["buffers"].items())
+    text = (f"Accelerator `{a['arch']}` ({a['source']}): {a['array']} PEs, dataflow "
+            f"{'/'.join(a['dataflows'])}; buffers {bufs}; {a['vector_lanes']}-lane vector unit; "
+            f"{a['dram']['type']} at {sig(a['dram']['bandwidth_gb_s'])} GB/s; clock "
+            f"{sig(a['clock_mhz'])} MHz ({a['clock_limit']}). PE energy: {a['pe_energy']}. "
+            f"Every conv/linear layer-phase is a GEMM mapped by an exhaustive tile/loop-order "
+            f"search ({a['objective']}) and simulated with stalls; element-wise work and the "
+            "optimizer step run on the vector unit (`python -m hwmodel.accel`, "
+            "docs/accel.md).")
+    return [
+        ("Both cost models", "Savings vs no sharing (%) of the MAC-count model (the paper's "
+         "method: MACs x one op energy, tensors through one buffer) and of the accelerator "
+         "back-end, at every sharing point.", readable(models_table(data.sweep)), None),
+        ("Accelerator back-end: energy by phase and level", text, None,
+         "accel_breakdown.png"),
+        (f"Accelerator mappings at {data.accel['mappings_at_pct']:.1f} % shared",
+         "Per layer-phase GEMM C[m,n] = A[m,k] B[k,n] (count = groups): the chosen dataflow, "
+         "SRAM tile and loop order, cycles with DRAM stalls, PE utilization and accesses "
+         "(elements, SCALE-Sim's names: A = IFMAP, B = Filter, C = OFMAP).",
+         readable(_mapping_view(data.accel["mappings"])), None),
+    ]
 
 
 def sections(data: ReportData) -> list[Section]:
@@ -105,6 +148,7 @@ def sections(data: ReportData) -> list[Section]:
         ("Savings vs sharing (paper Tables 3 and 5)", "Relative to training the same new-task "
          f"branch without sharing (0 %). Model storage: the grown network after {c['tasks']} "
          "tasks. Total energy: dynamic + static.", readable(savings_table(data.sweep)), None),
+        *_accel_sections(data),
         ("Beside the paper", "The paper's claimed savings for approach 3 (" + paper.SOURCE
          + "; ResNets on CIFAR-100 and ImageNet, IBM 45 nm at 1 GHz, a MAC-count energy model) "
          "next to this run's at its chosen point: a different network, data set and cost model, "
@@ -213,6 +257,7 @@ def summary(data: ReportData) -> dict:
         "sweep": json.loads(data.sweep.to_json(orient="records")),
         "savings": json.loads(savings_table(data.sweep).to_json(orient="records")),
         "provenance": data.provenance,
+        "accelerator": data.accel.get("summary", {}),
         "timings_s": data.timings_s,
     }
 
@@ -221,12 +266,16 @@ def write_report(data: ReportData, out_dir: Path) -> Path:
     """Write the whole report folder atomically; returns ``out_dir``."""
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
-        figures.write_all(data.sweep, tmp)
+        figures.write_all(data.sweep, tmp, data.accel.get("breakdown"))
         tables = {"sweep.csv": data.sweep, "methods.csv": data.methods,
                   "combination.csv": data.combination, "savings.csv": savings_table(data.sweep),
                   "op_costs.csv": data.op_costs, "sram.csv": data.sram,
                   "memory_access.csv": data.memory,
                   "operating_points.csv": data.operating_points}
+        if data.accel:
+            tables.update({"models.csv": models_table(data.sweep),
+                           "accel_breakdown.csv": data.accel["breakdown"],
+                           "accel_mappings.csv": data.accel["mappings"]})
         for name, df in tables.items():
             df.to_csv(tmp / name, index=False)
         (tmp / "summary.json").write_text(json.dumps(summary(data), indent=1, default=str))

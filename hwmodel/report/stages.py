@@ -4,7 +4,7 @@ Each stage is a small object that names what it reads (``needs``) and what it wr
 (``gives``) on the state, and :func:`run_stages` runs them in order, checking both, timing each
 and logging ``[i/n] <what>``. The list is :func:`hwmodel.report.pipeline.report_stages`:
 
-    Setup -> Learn -> Trace -> Characterize -> Cost -> Assemble [-> Render]
+    Setup -> Learn -> Trace -> Characterize -> Cost -> Accelerate -> Assemble [-> Render]
 
 A user can run another list (e.g. skip ``Render``, or put their own stage after ``Cost``)
 with the same runner.
@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from hwmodel.cost import Accelerator, CostModelError, OpCosts, mean_dot_length
+from hwmodel.errors import HwmodelError
 from hwmodel.memory import Hierarchy
 from hwmodel.report.config import ReportConfig, ReportError
 
@@ -44,6 +45,7 @@ class State:
     costs: OpCosts | None = None
     sweep: pd.DataFrame | None = None
     traffic: pd.DataFrame | None = None
+    accel_costs: dict | None = None  # label -> hwmodel.accel.backend.AccelCost
     data: Any = None  # hwmodel.report.assemble.ReportData
     out_dir: Path | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -199,12 +201,52 @@ class Cost(Stage):
             raise ReportError(str(exc)) from None
 
 
+class Accelerate(Stage):
+    """Every sharing point on the accelerator back-end (mapping search and simulation of each
+    layer-phase), merged into the sweep beside the MAC-count model."""
+
+    name = "accelerator"
+    needs = ("points", "op_table", "costs", "sweep", "corner")
+    gives = ("accel_costs",)
+
+    def describe(self, s: State) -> str:
+        return (f"accelerator back-end ({s.cfg.arch}, {s.cfg.objective}-optimal mappings); "
+                f"figures from the {s.cfg.model} model")
+
+    def run(self, s: State) -> None:
+        from hwmodel.accel import arch as accel_arch
+        from hwmodel.accel import backend, energy
+        from hwmodel.report.costing import accel_row, merge_models
+
+        arch = accel_arch.load(s.cfg.arch)
+        if arch.fmt != s.cfg.format:
+            raise ReportError(f"arch {arch.name} computes in {arch.fmt}, the report trains in "
+                              f"{s.cfg.format}; set format = \"{arch.fmt}\" in the arch file")
+        if s.cfg.pe_energy == "array":
+            s.log(f"      PE energy: {s.cfg.pe_array}x{s.cfg.pe_array} RTL array in dataflow "
+                  "order, gate level (cached after the first run; minutes cold)")
+            try:
+                pe = energy.pe_from_arrays(arch, s.cfg.vdd_v, s.cfg.energy == "yosys-timed",
+                                           s.cfg.pe_array)
+            except HwmodelError as exc:
+                raise ReportError(str(exc)) from None
+        else:
+            pe = energy.pe_from_op_table(s.op_table, s.costs)
+        lc = energy.level_costs(arch, s.costs, pe, s.cfg.memory.get("dram_background_mw"),
+                                s.corner.temp_c + 273.15)
+        s.accel_costs = {tp.point.label: backend.cost_iteration(tp.trace, arch, lc,
+                                                                s.cfg.objective)
+                         for tp in s.points}
+        rows = pd.DataFrame([accel_row(s.accel_costs[lbl]) for lbl in s.sweep["label"]])
+        s.sweep = merge_models(s.sweep, rows, s.cfg.model)
+
+
 class Assemble(Stage):
     """Gather the report's tables from every stage's output."""
 
     name = "assemble"
     needs = ("results", "sweep", "traffic", "costs", "op_table", "hierarchy", "accel",
-             "corner", "dot_length")
+             "corner", "dot_length", "accel_costs")
     gives = ("data",)
 
     def describe(self, s: State) -> str:
@@ -219,7 +261,8 @@ class Assemble(Stage):
             s.op_table, a.sram_table(s.hierarchy), s.traffic,
             a.operating_points(s.hierarchy, s.corner),
             a.costing_summary(s.cfg, s.costs, s.accel, s.hierarchy, s.sweep, s.dot_length),
-            a.provenance(res, s.cfg, s.costs, s.accel), s.timings_s)
+            a.provenance(res, s.cfg, s.costs, s.accel), s.timings_s,
+            a.accel_tables(s.accel_costs, s.sweep, s.cfg.arch))
 
 
 class Render(Stage):

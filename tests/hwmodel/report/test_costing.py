@@ -185,3 +185,25 @@ def test_beside_the_paper_in_the_papers_form() -> None:
         f"{ce0 / ce1:.2f}×"
     assert ours["ResNet-101, CIFAR-100, every sharing point", "storage"] == \
         f"{100 * (1 - 30 / 54):.1f} %"
+
+
+def test_merge_models_puts_the_chosen_models_figures_first() -> None:
+    from hwmodel.report.costing import MODEL_COLUMNS, merge_models, models_table
+
+    sweep = pd.DataFrame({"share_k": [0, 1], "sharing_point_pct": [0.0, 50.0],
+                          "chosen": [False, True],
+                          **{c: [10.0, 5.0] for c in MODEL_COLUMNS}})
+    accel = pd.DataFrame({**{c: [20.0, 8.0] for c in MODEL_COLUMNS}, "cycles": [100, 40],
+                          "stall_cycles": [3, 1], "utilization_pct": [50.0, 60.0]})
+    a = merge_models(sweep, accel, "accel")
+    assert list(a["compute_energy_pj"]) == [20.0, 8.0] and list(a["mac_compute_energy_pj"]) == [
+        10.0, 5.0]
+    assert list(a["compute_energy_norm"]) == [1.0, 0.4]
+    assert list(a["mac_compute_energy_norm"]) == [1.0, 0.5]
+    m = merge_models(sweep, accel, "mac")
+    assert list(m["compute_energy_norm"]) == [1.0, 0.5] and (m["cost_model"] == "mac").all()
+    t = models_table(a)
+    assert list(t["compute_energy_saving_mac_pct"]) == [0.0, 50.0]
+    assert list(t["compute_energy_saving_accel_pct"]) == pytest.approx([0.0, 60.0])
+    with pytest.raises(ValueError, match="cost model 'x' is unknown"):
+        merge_models(sweep, accel, "x")

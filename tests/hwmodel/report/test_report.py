@@ -22,6 +22,7 @@ format = "fp32"
 stream = "tensor"
 op_vectors = 40
 trace_iterations = 1
+pe_array = 2
 [learning_overrides]
 train_per_class = 40
 test_per_class = 20
@@ -92,6 +93,36 @@ def test_report_files(report_dir: Path) -> None:
     assert not list(report_dir.parent.glob(".run.*")), "temporary folder left behind"
 
 
+def test_the_accelerator_back_end_costs_every_point_beside_the_mac_model(
+        report_dir: Path) -> None:
+    summary = json.loads((report_dir / "summary.json").read_text())
+    assert summary["accelerator"]["arch"] == "ws"
+    # the PE energy was measured in an RTL array in dataflow order, and the report says so
+    pe = summary["accelerator"]["pe_energy"]
+    assert "2x2 array (sa_ws.v)" in pe and "dataflow order" in pe and "bit-exact" in pe
+    sweep = pd.DataFrame(summary["sweep"])
+    assert (sweep["cost_model"] == "accel").all()
+    for col in ("compute_energy_pj", "total_energy_pj", "modeled_time_s", "dram_bytes"):
+        assert (sweep[col] == sweep[f"accel_{col}"]).all()  # the figures use the back-end
+        assert (sweep[f"mac_{col}"] > 0).all() and (sweep[f"mac_{col}"] != sweep[col]).any()
+    assert list(sweep["accel_total_energy_pj"]) == pytest.approx(
+        list(sweep["accel_dynamic_energy_pj"] + sweep["accel_static_energy_pj"]))
+    # the breakdown (phase x level) adds up to each point's total
+    bd = pd.read_csv(report_dir / "accel_breakdown.csv")
+    tot = bd.groupby("label")["energy_pj"].sum()
+    for _, p in sweep.iterrows():
+        assert tot[p["label"]] == pytest.approx(p["accel_total_energy_pj"])
+    # sharing freezes layers: fewer weight-gradient and input-gradient GEMMs, less energy
+    wg = bd[bd.phase == "weight_grad"].groupby("sharing_point_pct")["energy_pj"].sum()
+    assert wg.iloc[-1] < wg.iloc[0]
+    maps = pd.read_csv(report_dir / "accel_mappings.csv")
+    assert maps["mapping"].str.startswith("ws tile").all() and (maps["cycles"] > 0).all()
+    models = pd.read_csv(report_dir / "models.csv")
+    assert {"compute_energy_saving_mac_pct", "compute_energy_saving_accel_pct"} <= set(models)
+    md = (report_dir / "report.md").read_text()
+    assert "## Both cost models" in md and "](accel_breakdown.png)" in md
+
+
 def test_bad_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert report_main(["--config", "no-such-config"]) == 2
     err = capsys.readouterr().err.strip()
@@ -112,7 +143,7 @@ def test_chromium_loads_every_image(report_dir: Path, tmp_path: Path) -> None:
                          text=True, timeout=120).stdout
     m = re.search(r'data-images-loaded="(\d+)/(\d+)"', dom)
     assert m, "the page's load handler did not run"
-    assert m.group(1) == m.group(2) == str(len(FIGURES))
+    assert m.group(1) == m.group(2) == str(len(FIGURES) + 1)  # + the accelerator breakdown
     shot = tmp_path / "report.png"
     subprocess.run(["chromium", *flags, f"--screenshot={shot}", "--window-size=1200,2400",
                     html.as_uri()], capture_output=True, timeout=120)

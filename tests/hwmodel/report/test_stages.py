@@ -11,7 +11,8 @@ from hwmodel.report.stages import Cost, Render, Setup, Stage, State, run_stages
 
 def test_the_report_is_one_visible_list() -> None:
     names = [s.name for s in report_stages()]
-    assert names == ["setup", "learning", "traces", "op_costs", "cost", "assemble"]
+    assert names == ["setup", "learning", "traces", "op_costs", "cost", "accelerator",
+                     "assemble"]
     assert isinstance(report_stages("out")[-1], Render)
     made: set[str] = {"cfg"}
     for stage in report_stages("out"):  # every input is made by an earlier stage
@@ -84,3 +85,22 @@ def test_a_users_own_unit_costs_an_op(tmp_path) -> None:
     (tmp_path / "bad.toml").write_text('learning = "fast"\n[units.div]\nrtl = "x.v"\n')
     with pytest.raises(ReportError, match=r"\[units\] key 'div' is not an op"):
         load(str(tmp_path / "bad.toml"))
+
+
+def test_cost_model_and_architecture_choices(tmp_path) -> None:
+    from hwmodel.report.config import load, override
+
+    cfg = load("default")
+    assert (cfg.model, cfg.arch, cfg.objective) == ("accel", "ws", "edp")
+    assert override(cfg, model="mac", arch=None).model == "mac"
+    with pytest.raises(ReportError, match="model 'exact' is unknown; use one of accel, mac"):
+        override(cfg, model="exact")
+    with pytest.raises(ReportError, match="arch 'tpu' is not a preset"):
+        override(cfg, arch="tpu")
+    p = tmp_path / "r.toml"
+    p.write_text('learning = "fast"\narch = "mine.toml"\n')
+    with pytest.raises(ReportError, match="arch file .*mine.toml not found"):
+        load(str(p))
+    p.write_text('learning = "fast"\nobjective = "speed"\n')
+    with pytest.raises(ReportError, match="objective 'speed' is unknown"):
+        load(str(p))

@@ -1,0 +1,7 @@
+"""``python -m hwmodel.accel``: see :mod:`hwmodel.accel.cli`."""
+
+import sys
+
+from hwmodel.accel.cli import main
+
+sys.exit(main())
