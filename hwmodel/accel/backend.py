@@ -160,11 +160,11 @@ def _vector_trace(trace: pd.DataFrame, phase: str) -> pd.DataFrame:
 
 
 def _vector_rows(trace: pd.DataFrame, work: list[lower.VectorWork], arch: Architecture,
-                 lc: LevelCosts) -> pd.DataFrame:
+                 lc: LevelCosts, temp_k: float) -> pd.DataFrame:
     cap = sum(b.capacity_bytes for b in arch.buffers)
     hier = Hierarchy((Buffer("sram", cap, arch.buffers[0].word_bits,
                              ("weight", "activation", "gradient", "optstate")),),
-                     dram=arch.dram.kind)
+                     dram=arch.dram.kind, temp_k=temp_k)
     resident = resident_fraction(trace, hier)
     bytes_per_cycle = arch.dram.bandwidth_gb_s * 1e9 / (lc.clock_mhz * 1e6)
     rows = []
@@ -213,13 +213,14 @@ def _provenance(lc: LevelCosts) -> str:
 
 def cost_iteration(trace: pd.DataFrame, arch: Architecture, lc: LevelCosts,
                    objective: str = "edp", mode: str = "analytical",
-                   progress: bool = False) -> AccelCost:
-    """Cost one training iteration of ``trace`` on ``arch`` (see the module doc)."""
+                   progress: bool = False, temp_k: float = 300.0) -> AccelCost:
+    """Cost one training iteration of ``trace`` on ``arch`` (see the module doc); the vector
+    unit's SRAM at ``temp_k`` (as :func:`hwmodel.accel.energy.level_costs`)."""
     if mode not in MODES:
         raise AccelError(f"mode {mode!r} is unknown; use one of {', '.join(MODES)}")
     gemms, work = lower.lower(trace)
     g = _gemm_rows(gemms, arch, lc, objective, mode, progress)
-    v = _vector_rows(trace, work, arch, lc)
+    v = _vector_rows(trace, work, arch, lc, temp_k)
     b = _breakdown(g, v, lc)
     return AccelCost(arch.name, objective, mode, g, v, b, int(b["cycles"].sum()), lc.clock_mhz,
                      lc.clock_limit, _provenance(lc), arch.vector.lanes,

@@ -32,7 +32,7 @@ def both_models(traces: dict[str, pd.DataFrame], arch: Architecture, costs: OpCo
                      "time_s": mac.modeled_time_s,
                      "memory_access_bytes": mac.memory_access_bytes,
                      "total_energy_pj": mac.total_energy_pj})
-        c = backend.cost_iteration(tr, arch, lc, objective)
+        c = backend.cost_iteration(tr, arch, lc, objective, temp_k=hierarchy.temp_k)
         rows.append({"label": label, "model": "accel", "compute_energy_pj": c.compute_energy_pj,
                      "time_s": c.time_s, "memory_access_bytes": c.memory_access_bytes,
                      "total_energy_pj": c.energy_pj, "utilization_pct": c.utilization_pct})

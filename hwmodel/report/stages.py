@@ -234,8 +234,9 @@ class Accelerate(Stage):
             pe = energy.pe_from_op_table(s.op_table, s.costs)
         lc = energy.level_costs(arch, s.costs, pe, s.cfg.memory.get("dram_background_mw"),
                                 s.corner.temp_c + 273.15)
+        temp_k = s.corner.temp_c + 273.15
         s.accel_costs = {tp.point.label: backend.cost_iteration(tp.trace, arch, lc,
-                                                                s.cfg.objective)
+                                                                s.cfg.objective, temp_k=temp_k)
                          for tp in s.points}
         rows = pd.DataFrame([accel_row(s.accel_costs[lbl]) for lbl in s.sweep["label"]])
         s.sweep = merge_models(s.sweep, rows, s.cfg.model)
