@@ -40,8 +40,10 @@ bench: setup
 	$(PY) benchmarks/bench_sram.py
 	$(PY) benchmarks/bench_accel.py
 
-## Regenerate the measured tables of README.md (between docs markers) and the files in docs/.
+## Regenerate the measured tables of README.md (between docs markers) and the files in docs/
+## (the SCALE-Sim cross-check needs its reference venv, made first).
 docs: setup
+	@bash scripts/scalesim_env.sh
 	$(PY) scripts/docs.py
 
 lint: setup
