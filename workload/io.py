@@ -1,5 +1,6 @@
-"""Writing a trace: the per-layer table as CSV, Parquet or JSON records, and the operand samples
-as a compressed ``.npz``; every file appears whole or not at all (:func:`pnsutil.atomic_path`)."""
+"""Writing and reading a trace: the per-layer table as CSV, Parquet or JSON records, and the
+operand samples as a compressed ``.npz``; every file appears whole or not at all
+(:func:`pnsutil.atomic_path`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 
 from pnsutil import atomic_path
 from workload.api import TraceResult
@@ -41,6 +43,33 @@ def write_table(result: TraceResult, path: str) -> None:
         _atomic_write(path, lambda p: df.to_parquet(p, index=False))
     else:
         _atomic_write(path, lambda p: df.to_json(p, orient="records", indent=1))
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A trace written by :func:`write_table` (by its extension), checked against the columns
+    a cost model needs (:func:`workload.schema.validate`); one-line :class:`WorkloadError`
+    otherwise."""
+    from workload.schema import REQUIRED_COLUMNS, validate
+
+    path = str(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise WorkloadError(f"trace {path!r} must end in .csv, .parquet or .json")
+    if not os.path.isfile(path):
+        raise WorkloadError(f"trace {path} not found; make one with `python -m workload trace "
+                            "--out FILE`")
+    try:
+        if ext == ".csv":
+            df = pd.read_csv(path)
+        elif ext == ".parquet":
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_json(path, orient="records")
+    except (ValueError, OSError) as exc:
+        raise WorkloadError(f"trace {path}: cannot read it as {ext[1:]} ({exc}); write it "
+                            "with `python -m workload trace --out FILE`") from None
+    validate(df, REQUIRED_COLUMNS)
+    return df
 
 
 def save_samples(result: TraceResult, path: str) -> None:

@@ -47,12 +47,14 @@ def _trace(args) -> dict:
     from hwmodel.accel import backend, energy, units
     from workload.io import read_table
 
+    trace = read_table(args.trace)  # bad input fails before anything is characterized
     a = arch.load(args.arch)
-    table, costs = units.op_costs(a, vdd_v=args.vdd, progress=not args.quiet)
-    pe = (energy.pe_from_arrays(a, args.vdd) if args.pe_energy == "array"
+    table, costs = units.op_costs(a, vdd_v=args.vdd, vectors=args.vectors,
+                                  progress=not args.quiet)
+    pe = (energy.pe_from_arrays(a, args.vdd, size=args.pe_array) if args.pe_energy == "array"
           else energy.pe_from_op_table(table, costs))
     lc = energy.level_costs(a, costs, pe)
-    c = backend.cost_iteration(read_table(args.trace), a, lc, args.objective, args.mode,
+    c = backend.cost_iteration(trace, a, lc, args.objective, args.mode,
                                progress=not args.quiet)
     return {"arch": a.name, "clock_mhz": c.clock_mhz, "clock_limit": c.clock_limit,
             "cycles": c.cycles, "time_s": c.time_s, "energy_pj": c.energy_pj,
@@ -84,8 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--mode", choices=("analytical", "cycle"), default="analytical")
     r.add_argument("--vdd", type=float, default=1.0, help="logic supply (V) of the units")
     r.add_argument("--pe-energy", choices=("array", "op-table"), default="array",
-                   help="PE energy: a 4x4 RTL array in dataflow order at gate level (minutes "
+                   help="PE energy: an RTL array in dataflow order at gate level (minutes "
                         "cold, cached) or the MAC unit alone on a random stream")
+    r.add_argument("--pe-array", type=int, default=4, choices=range(1, 9), metavar="N",
+                   help="PEs per side of the measured array (1..8, default 4)")
+    r.add_argument("--vectors", type=int, default=1000,
+                   help="operand pairs per op-cost row of the vector unit's ops (default 1000)")
     r.add_argument("--json", action="store_true")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     sub.add_parser("archs", help="list the architecture presets")

@@ -212,3 +212,4 @@ def test_transposed_convolution_rows_carry_no_geometry() -> None:
     with pytest.raises(WorkloadError, match="kind convtranspose2d"):
         geometry(df.loc["0"])
     assert geometry(df.loc["2"]).macs == df.loc["2", "fwd_macs"]
+

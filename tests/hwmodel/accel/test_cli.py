@@ -101,3 +101,29 @@ def test_archs_lists_the_presets(capsys) -> None:
     assert main(["archs"]) == 0
     out = capsys.readouterr().out
     assert "ws" in out and "Jouppi" in out and "Du et al." in out
+
+
+def test_trace_costs_one_iteration_and_bad_traces_are_one_line(tmp_path, capsys) -> None:
+    import torch
+
+    from workload import trace_training
+    from workload.io import write_table
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                              torch.nn.Linear(4 * 6 * 6, 3))
+    path = tmp_path / "t.csv"
+    write_table(trace_training(net, (1, 8, 8), 4), str(path))
+    assert main(["trace", str(path), "--pe-array", "2", "--vectors", "40", "--json",
+                 "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cycles"] > 0 and out["energy_pj"] > 0
+    assert "2x2 array (sa_ws.v)" in out["pe_energy"]
+    assert {g["phase"] for g in out["gemms"]} == {"forward", "input_grad", "weight_grad"}
+    for bad, msg in ((tmp_path / "none.csv", "not found"), (tmp_path / "t.txt", "must end in")):
+        assert main(["trace", str(bad)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and msg in err
+    (tmp_path / "cut.csv").write_text("layer,kind\nfc,linear\n")
+    assert main(["trace", str(tmp_path / "cut.csv")]) == 2
+    assert "missing column" in capsys.readouterr().err
