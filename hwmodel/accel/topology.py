@@ -6,7 +6,7 @@ columns ignored), lowered as SCALE-Sim does: ``M = Ho Wo`` with ``Ho = (H - Fh) 
 ``N = Num Filter``, ``K = Fh Fw Channels``. GEMM form: ``Layer, M, N, K``.
 A config's ``[architecture_presets]`` gives ``ArrayHeight``, ``ArrayWidth``,
 ``IfmapSramSzkB``, ``FilterSramSzkB``, ``OfmapSramSzkB`` (kB of 1-byte words), ``Dataflow``
-and ``Bandwidth`` (words per cycle; the first value if several).
+and ``Bandwidth`` (words per cycle; the first value if several; required).
 """
 
 from __future__ import annotations
@@ -105,16 +105,22 @@ def read_cfg(path: str | Path) -> Architecture:
             raise AccelError(f"config {p}: {key} = {v} must be > 0; fix it")
         return v
 
-    rows, cols = num("ArrayHeight"), num("ArrayWidth")
-    bw = num("Bandwidth", float) if "Bandwidth" in a else 10.0
-    edge = max(rows, cols)
-    buf = [{"name": f"{op}_sram", "operands": [op], "capacity": num(key) * 1024,
-            "word_bits": 8 * edge, "banks": 1}
-           for op, key in (("ifmap", "IfmapSramSzkB"), ("weight", "FilterSramSzkB"),
-                           ("ofmap", "OfmapSramSzkB"))]
-    return from_dict({"name": p.stem, "format": "int8", "clock_mhz_max": 1000.0,
-                      "source": f"SCALE-Sim config {p.name}",
-                      "array": {"rows": rows, "cols": cols,
-                                "dataflow": a.get("Dataflow", "ws").strip()},
+    sizes = tuple(num(k) for k in ("IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB"))
+    return scalesim_arch(num("ArrayHeight"), num("ArrayWidth"), a.get("Dataflow", "ws").strip(),
+                         sizes, num("Bandwidth", float), name=p.stem, src=str(p))
+
+
+def scalesim_arch(rows: int, cols: int, dataflow: str, sram_kb: tuple[int, int, int],
+                  bandwidth: float, name: str = "scalesim", src: str = "SCALE-Sim machine"
+                  ) -> Architecture:
+    """SCALE-Sim's machine as an :class:`Architecture`: int8 elements of one byte, ifmap /
+    filter / ofmap SRAMs of ``sram_kb`` kB each feeding the array one word per row/column per
+    cycle, DRAM at ``bandwidth`` words per cycle (a 1 GHz clock)."""
+    buf = [{"name": f"{op}_sram", "operands": [op], "capacity": kb * 1024,
+            "word_bits": 8 * max(rows, cols), "banks": 1}
+           for op, kb in zip(("ifmap", "weight", "ofmap"), sram_kb, strict=True)]
+    return from_dict({"name": name, "format": "int8", "clock_mhz_max": 1000.0,
+                      "source": f"SCALE-Sim machine ({src})",
+                      "array": {"rows": rows, "cols": cols, "dataflow": dataflow},
                       "buffer": buf, "vector": {"lanes": cols},
-                      "dram": {"type": "ddr3", "bandwidth_gb_s": bw}}, str(p))
+                      "dram": {"type": "ddr3", "bandwidth_gb_s": bandwidth}}, src)

@@ -87,7 +87,8 @@ def test_bad_configs_are_one_line(tmp_path, capsys) -> None:
     for old, new, msg in (("Bandwidth : 64", "Bandwidth : 0", "Bandwidth = 0.0 must be > 0"),
                           ("Dataflow : os", "Dataflow : rs", "dataflow 'rs' is unknown"),
                           ("ArrayHeight : 4", "ArrayHeight : 0", "ArrayHeight = 0"),
-                          ("IfmapSramSzkB : 64\n", "", "lacks IfmapSramSzkB")):
+                          ("IfmapSramSzkB : 64\n", "", "lacks IfmapSramSzkB"),
+                          ("Bandwidth : 64\n", "", "lacks Bandwidth")):
         cfg.write_text(CFG.replace(old, new))
         assert main(["topology", str(c), "--cfg", str(cfg)]) == 2
         err = capsys.readouterr().err.strip()
