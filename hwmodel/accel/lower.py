@@ -137,13 +137,13 @@ def lower(trace: pd.DataFrame) -> tuple[list[Gemm], list[VectorWork]]:
     vec: list[VectorWork] = []
     for _, r in trace.iterrows():
         layer, branch = str(r["layer"]), str(r["branch"])
-        if int(r["fwd_macs"]) + int(r["bwd_input_macs"]) + int(r["bwd_weight_macs"]) > 0:
-            gemms += _gemms(r)
+        row = (_gemms(r) if int(r["fwd_macs"]) + int(r["bwd_input_macs"])
+               + int(r["bwd_weight_macs"]) > 0 else [])
+        gemms += row
         fwd_el = int(r.get("fwd_elementwise_ops", 0))
         bwd_el = int(r["elementwise_ops"]) - fwd_el
-        col2im = sum(g.m * g.n * g.count for g in gemms
-                     if g.layer == layer and g.phase == "input_grad"
-                     and str(r["kind"]).lower() == "conv2d")
+        col2im = (sum(g.m * g.n * g.count for g in row if g.phase == "input_grad")
+                  if str(r["kind"]).lower() == "conv2d" else 0)
         if fwd_el:
             vec.append(VectorWork(layer, branch, "forward", 0, fwd_el))
         if bwd_el or col2im:

@@ -57,12 +57,15 @@ def _classes(dim: int, t: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(t, dim // t), (dim % t, (dim % t > 0).astype(np.int64))]
 
 
-def _sum_over_tiles(f, m, n, k, mt, nt, kt) -> np.ndarray:
-    tot = 0
+def _sum_over_tiles(f, m, n, k, mt, nt, kt) -> dict:
+    """Sum over every tile of each count ``f(mi, ni, ki)`` returns (a dict of arrays): the
+    tiles come in at most 2 x 2 x 2 size classes (full and edge per dimension)."""
+    tot: dict = {}
     for ms, mc in _classes(m, mt):
         for ns, nc in _classes(n, nt):
             for ks, kc in _classes(k, kt):
-                tot = tot + mc * nc * kc * f(ms, ns, ks)
+                for key, v in f(ms, ns, ks).items():
+                    tot[key] = tot.get(key, 0) + mc * nc * kc * v
     return tot
 
 
@@ -102,15 +105,14 @@ def _score(df: str, order: str, m, n, k, mt, nt, kt, rows, cols, bw: Fraction,
     c_once = _sum_pairs(m, mt, n, nt, rc)
     dcw = fc * c_once
     dcr = dcw - c_once
-    comp = _sum_over_tiles(lambda a, b, c: tiling.tile_compute_cycles(df, rows, cols, a, b, c),
-                           m, n, k, mt, nt, kt)
+    def per_tile(a, b, c) -> dict:
+        acc = tiling.sram_accesses(df, rows, cols, a, b, c, np.ones_like(a, dtype=bool))
+        return {**acc, "cycles": tiling.tile_compute_cycles(df, rows, cols, a, b, c)}
 
-    def acc(key):
-        return _sum_over_tiles(lambda a, b, c: tiling.sram_accesses(
-            df, rows, cols, a, b, c, np.ones_like(a, dtype=bool))[key], m, n, k, mt, nt, kt)
-
-    cr = acc("c_reads") + m * n * (counts["k"] - 1)
-    res = SimResult(0, 0, 0, m * n * k, 0, acc("a_reads"), acc("b_reads"), acc("c_writes"), cr,
+    t = _sum_over_tiles(per_tile, m, n, k, mt, nt, kt)
+    comp = t["cycles"]
+    cr = t["c_reads"] + m * n * (counts["k"] - 1)
+    res = SimResult(0, 0, 0, m * n * k, 0, t["a_reads"], t["b_reads"], t["c_writes"], cr,
                     da, db, dcr, dcw)
     e = sum(gemm_energy(res, lc, df).values()) if lc is not None else np.zeros(len(mt))
     dram = analytical.transfer_cycles(da + db + dcr + dcw, bw)
