@@ -56,7 +56,7 @@ from hwmodel.cells.liberty import Liberty, read_liberty
 from hwmodel.cells.library import library_paths
 from hwmodel.errors import HwmodelError
 from hwmodel.ops import glsim
-from hwmodel.ops.gatelevel import _prepared
+from hwmodel.ops.gatelevel import prepared_costs
 from hwmodel.ops.netlist import Netlist
 from hwmodel.ops.sta import static_timing
 from hwmodel.ops.synth import SynthResult, synthesize
@@ -187,7 +187,7 @@ def array_energy(dataflow: str, rows: int = 4, cols: int = 4, exp_w: int = 8, ma
     sched = sa_drive.schedule(dataflow, rows, cols, a, w, exp_w, man_w)
     lib = read_liberty(liberty)
     synth = synthesize(spec, params, liberty, clock_period_ns=SYNTH_TARGET_NS)
-    netlist, costs = _prepared(synth, lib)
+    netlist, costs = prepared_costs(synth, lib)
     period_ps, delays = glsim.sim_timing(synth, lib, netlist, mode, None)
     if timed:
         critical_ns = glsim.timed_plan(synth, lib, netlist).critical_path_ns

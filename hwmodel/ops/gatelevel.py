@@ -102,7 +102,7 @@ def gate_level_energy(synth_result: SynthResult, liberty: Liberty | Path,
         raise SynthError(f"gate_level_energy({synth_result.top}): params {params} differ from "
                          f"the synthesized {synth_result.params}; synthesize with these params")
     lib = liberty if isinstance(liberty, Liberty) else read_liberty(liberty)
-    netlist, costs = _prepared(synth_result, lib)
+    netlist, costs = prepared_costs(synth_result, lib)
     data_ports = glsim.check_ports(synth_result, netlist)
     cols, n = glsim.stimulus(synth_result, netlist, data_ports, inputs)
     period_ps, delays = glsim.sim_timing(synth_result, lib, netlist, mode, sim_period_ns)
@@ -132,7 +132,7 @@ def _toggle_source(mode: str, toggles: str) -> str:
 
 
 @dataclass(frozen=True)
-class _NetCost:
+class NetCost:
     """Energy (pJ) of one rising / one falling toggle of a net, split logic / sequential."""
 
     rise_logic_pj: float
@@ -142,19 +142,20 @@ class _NetCost:
 
 
 @dataclass(frozen=True)
-class _Costs:
+class ToggleCosts:
     """Per-net toggle costs of a mapped unit, and its per-cycle clock energy and leakage."""
 
-    per_net: dict[int, _NetCost]
+    per_net: dict[int, NetCost]
     clock_pj_per_cycle: float
     leakage_nw: float
 
 
-_COST_CACHE: dict[tuple, tuple[Netlist, _Costs]] = {}
+_COST_CACHE: dict[tuple, tuple[Netlist, ToggleCosts]] = {}
 
 
-def _prepared(synth_result: SynthResult, lib: Liberty) -> tuple[Netlist, _Costs]:
-    """Netlist and toggle costs of a mapped unit, cached per (netlist, Liberty) in the process."""
+def prepared_costs(synth_result: SynthResult, lib: Liberty) -> tuple[Netlist, ToggleCosts]:
+    """Netlist and per-net toggle costs (pJ) of a mapped unit, cached per (netlist, Liberty) in
+    the process; used by the unit and array energy paths alike."""
     key = glsim.netlist_key(synth_result, lib)
     if key not in _COST_CACHE:
         netlist = load_mapped_netlist(synth_result, lib)
@@ -208,7 +209,7 @@ def _input_energy(cell: LibCell, pin: str, slew: float) -> tuple[float, float]:
     return er, ef
 
 
-def _toggle_costs(netlist: Netlist, lib: Liberty) -> _Costs:
+def _toggle_costs(netlist: Netlist, lib: Liberty) -> ToggleCosts:
     """Energy (pJ) of one rising and one falling toggle of every net, and per-cycle constants.
 
     A net's toggle costs the internal energy of the cell output driving it (the mean over its
@@ -260,12 +261,12 @@ def _toggle_costs(netlist: Netlist, lib: Liberty) -> _Costs:
             rs, fs = rs + sw, fs + sw
         else:
             rl, fl = rl + sw, fl + sw
-        per_net[net] = _NetCost(rl, fl, rs, fs)
+        per_net[net] = NetCost(rl, fl, rs, fs)
     leak_nw = sum(lib.cells[i.cell].leakage_nw for i in netlist.instances)
-    return _Costs(per_net, clock_pj, leak_nw)
+    return ToggleCosts(per_net, clock_pj, leak_nw)
 
 
-def _energy(synth_result: SynthResult, lib: Liberty, netlist: Netlist, costs: _Costs,
+def _energy(synth_result: SynthResult, lib: Liberty, netlist: Netlist, costs: ToggleCosts,
             run: SimRun, n: int, mode: str, source: str, period_ps: int,
             provenance: str) -> GateEnergy:
     """Cost the window's toggles (pJ per op) and add the clock and leakage of one cycle."""
