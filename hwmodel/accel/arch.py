@@ -113,12 +113,14 @@ class Architecture:
 
 
 def _need(table: dict, key: str, where: str, src: str, kind: type | tuple = (int, float)):
+    """``table[key]``, a number of ``kind`` (int: an integer), or a one-line error."""
     if key not in table:
         raise AccelError(f"{src}: [{where}] lacks {key!r}; add it (see "
                          f"{ARCH_DIR / 'ws.toml'} for an example)")
     v = table[key]
-    if kind is not str and (isinstance(v, bool) or not isinstance(v, kind)):
-        raise AccelError(f"{src}: [{where}] {key} = {v!r} is not a number; give a number")
+    if isinstance(v, bool) or not isinstance(v, kind):
+        what = "an integer" if kind is int else "a number"
+        raise AccelError(f"{src}: [{where}] {key} = {v!r} is not {what}; give {what}")
     return v
 
 

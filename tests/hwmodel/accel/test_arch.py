@@ -38,6 +38,8 @@ def _edit(path: str, value) -> dict:
 @pytest.mark.parametrize(("path", "value", "names"), [
     ("array.rows", 0, "array.rows"),
     ("array.cols", -4, "array.cols"),
+    ("array.rows", 2.5, "rows = 2.5 is not an integer"),
+    ("dram.bandwidth_gb_s", "fast", "is not a number"),
     ("array.dataflow", "rs", "array.dataflow"),
     ("dram.bandwidth_gb_s", 0, "dram.bandwidth_gb_s"),
     ("dram.type", "sdram", "dram.type"),
