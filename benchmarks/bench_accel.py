@@ -25,6 +25,7 @@ import torch  # noqa: E402
 from hwmodel.accel import analytical, arch, backend, cyclesim, mapping  # noqa: E402
 from hwmodel.accel.energy import LevelCosts, level_costs, pe_from_op_table  # noqa: E402
 from hwmodel.accel.units import op_costs  # noqa: E402
+from hwmodel.cost import mean_dot_length  # noqa: E402
 
 
 def whole_iteration(batch: int, name: str) -> dict:
@@ -35,7 +36,7 @@ def whole_iteration(batch: int, name: str) -> dict:
     torch.manual_seed(0)
     tr = trace_training(resnet("resnet18", 10), (3, 32, 32), batch, optimizer="sgd").df
     a = arch.load(name)
-    table, costs = op_costs(a)
+    table, costs = op_costs(a, dot_length=mean_dot_length(tr))
     lc: LevelCosts = level_costs(a, costs, pe_from_op_table(table, costs))
     t0 = time.perf_counter()
     c = backend.cost_iteration(tr, a, lc, "edp")

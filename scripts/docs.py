@@ -359,7 +359,7 @@ def accel_resnet18_block() -> str:
     from hwmodel.accel import units
     from hwmodel.accel.compare import FIGURES, both_models
     from hwmodel.accel.energy import pe_from_arrays
-    from hwmodel.cost import Accelerator
+    from hwmodel.cost import Accelerator, mean_dot_length
     from hwmodel.memory import Hierarchy
     from learning.models import freeze_prefix, resnet, sharing_points
     from workload import trace_training
@@ -375,7 +375,8 @@ def accel_resnet18_block() -> str:
         traces[label] = trace_training(net, (3, 32, 32), 64, optimizer="sgd").df
         shares[label] = k
     a = accel_arch.load("ws")
-    _, costs = units.op_costs(a, progress=True)
+    _, costs = units.op_costs(a, dot_length=mean_dot_length(next(iter(traces.values()))),
+                              progress=True)
     df = both_models(traces, a, costs, pe_from_arrays(a),
                      Hierarchy.global_buffer("256KiB", 64, temp_k=300.0), Accelerator())
     df.to_csv(DOCS / "accel_resnet18.csv", index=False)

@@ -45,12 +45,13 @@ def _topology_rows(args) -> list[dict]:
 
 def _trace(args) -> dict:
     from hwmodel.accel import backend, energy, units
+    from hwmodel.cost import mean_dot_length
     from workload.io import read_table
 
     trace = read_table(args.trace)  # bad input fails before anything is characterized
     a = arch.load(args.arch)
     table, costs = units.op_costs(a, vdd_v=args.vdd, vectors=args.vectors,
-                                  progress=not args.quiet)
+                                  dot_length=mean_dot_length(trace), progress=not args.quiet)
     pe = (energy.pe_from_arrays(a, args.vdd, size=args.pe_array) if args.pe_energy == "array"
           else energy.pe_from_op_table(table, costs))
     lc = energy.level_costs(a, costs, pe)

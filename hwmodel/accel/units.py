@@ -9,18 +9,19 @@ from hwmodel.accel.arch import Architecture
 from hwmodel.accel.errors import AccelError
 from hwmodel.cost import ENERGY_FIGURES, OpCosts, units_for
 
-#: The MAC dot-product length of the op-cost streams when no trace gives one.
-DEFAULT_DOT_LENGTH = 84
-
 
 def op_costs(arch: Architecture, vdd_v: float = 1.0, figure: str = "yosys-timed",
-             stream: str = "uniform", vectors: int = 1000, dot_length: int = DEFAULT_DOT_LENGTH,
+             stream: str = "uniform", vectors: int = 1000, dot_length: int | None = None,
              progress: bool = False) -> tuple[pd.DataFrame, OpCosts]:
     """Characterize (or load from the cache) the MAC, multiplier and adder of ``arch``'s
-    format at the array's pipelining and ``vdd_v``; pick energy ``figure``."""
+    format at the array's pipelining and ``vdd_v``; pick energy ``figure``. ``dot_length``:
+    MAC terms per accumulation of the streams, best the workload's
+    (:func:`hwmodel.cost.mean_dot_length`; default the op table's,
+    :data:`hwmodel.ops.streams.DEFAULT_DOT_LENGTH`)."""
     from hwmodel.cells.library import library_paths
     from hwmodel.ops.compute import compute_row, library_corner, make_jobs
     from hwmodel.ops.oplib import default_op_library
+    from hwmodel.ops.streams import DEFAULT_DOT_LENGTH
     from hwmodel.ops.table import build_table
 
     if figure not in ENERGY_FIGURES:
@@ -38,6 +39,6 @@ def op_costs(arch: Architecture, vdd_v: float = 1.0, figure: str = "yosys-timed"
                          "op library; use fp_mac/fp_mul/fp_add (float) or mac_int (int)")
     path = ENERGY_FIGURES[figure][0]
     jobs = make_jobs([lib[n] for n in names.values()], [stream], sorted({"default", path}),
-                     vectors, 0, None, corner, dot_length)
+                     vectors, 0, None, corner, dot_length or DEFAULT_DOT_LENGTH)
     table = build_table(jobs, compute_row, workers=2, progress=progress)
     return table, OpCosts.from_table(table, arch.fmt, stream, figure, names)
