@@ -4,8 +4,11 @@ Access 2019), one strategy class each, chosen by ``cfg.approach`` from :data:`AP
 - ``widen`` (1, :class:`Widen`): new maps of the last conv layer + new output neurons,
 - ``clone`` (2, :class:`Clone`): the final ``clone_blocks`` blocks cloned as a branch,
 - ``partial`` (3, :class:`Partial`): the first blocks holding ``sharing_percent`` of the
-  parameters shared, or the deepest sharing point within ``tolerance`` of no sharing picked by
-  a sweep on task 1 (its points trained in parallel worker processes with ``workers > 1``).
+  parameters shared (the nearest sharing point), or the deepest sharing point within
+  ``tolerance`` of no sharing picked by a sweep on task 1 over every sharing point or the
+  nearest ones to ``sweep_percents`` (its points trained in parallel worker processes with
+  ``workers > 1``; with ``sweep_updated`` every task's branch at every point, and each point's
+  updated network evaluated).
 
 An approach trains one branch per task through its :class:`~learning.incremental.Experiment`
 (``train_clone`` / ``train_widen``: checkpointed stages) and records the points it swept; the
@@ -24,7 +27,7 @@ from torch import nn
 
 from learning import distributed
 from learning.errors import LearningError
-from learning.models import BlockNet, ConvStack, Head, sharing_point_for_percent, sharing_points
+from learning.models import BlockNet, ConvStack, Head, nearest_sharing_point, sharing_points
 from learning.registry import is_import_spec, lookup
 from learning.results import SweepPoint
 from learning.training import accuracy_pct
@@ -74,6 +77,14 @@ class Approach:
         """Train (or load from the checkpoint) task ``t``'s branch."""
         raise NotImplementedError
 
+    def train_no_sharing(self, t: int, source: BlockNet | nn.Module) -> NewBranch:
+        """Task ``t``'s no-sharing baseline: the whole previous network ``source`` (the base,
+        or task ``t - 1``'s no-sharing branch) cloned, every parameter fine-tuned."""
+        exp = self.exp
+        label = clone_label(1, 0) if t == 1 else f"noshare-t{t}"
+        br, raw = exp.train_clone(label, exp.tasks[t], 0, source, exp.cfg.epochs_base)
+        return NewBranch(br, raw, "clone", label, 0)
+
 
 def base_epochs_at(cfg: ExperimentConfig, share_k: int) -> int:
     """Epochs of a clone at ``share_k``: a whole network (k = 0) trains as long as the base."""
@@ -95,12 +106,32 @@ class Widen(Approach):
                 f"approach widen (1) needs lenet or mlpconv, not {cfg.model}; use clone or partial"
             )
 
+    def __init__(self, exp: Experiment) -> None:
+        super().__init__(exp)
+        self.installments: list[nn.Module] = []  # trained widen branches, task order
+
     def train_task(self, t: int) -> NewBranch:
+        """Task ``t``'s new maps; with ``widen_cumulative`` they read every earlier
+        installment's maps (frozen) too."""
         exp = self.exp
         label = f"widen-t{t}-m{exp.cfg.new_maps}"
-        br, raw = exp.train_widen(label, exp.tasks[t])
+        earlier = ([b.new_maps for b in self.installments] if exp.cfg.widen_cumulative
+                   else [])
+        br, raw = exp.train_widen(label, exp.tasks[t], earlier)
+        self.installments.append(br)
         assert exp.base is not None
         return NewBranch(br, raw, "widen", label, len(exp.base.blocks) - 2)
+
+    def train_no_sharing(self, t: int, source: BlockNet | nn.Module) -> NewBranch:
+        """With ``widen_cumulative`` (the paper's "without sharing" of approach 1): the previous
+        no-sharing network widened like the sharing one at task ``t``, all of it fine-tuned;
+        else the plain clone of :meth:`Approach.train_no_sharing`."""
+        exp = self.exp
+        if not exp.cfg.widen_cumulative:
+            return super().train_no_sharing(t, source)
+        label = f"noshare-widen-t{t}-m{exp.cfg.new_maps}"
+        br, raw = exp.train_widened_clone(label, exp.tasks[t], source)
+        return NewBranch(br, raw, "clone", label, 0)
 
 
 class _CloneAtPoint(Approach):
@@ -151,6 +182,9 @@ class Partial(_CloneAtPoint):
         if cfg.sweep and "no-sharing" not in cfg.baselines:
             raise LearningError("the sharing sweep compares against the no-sharing baseline; "
                                 "add 'no-sharing' to baselines or set sweep = false")
+        if cfg.sweep_updated and not cfg.sweep:
+            raise LearningError("sweep_updated evaluates the sweep's points; set sweep = true "
+                                "or sweep_updated = false")
 
     def prepare(self) -> None:
         exp = self.exp
@@ -159,34 +193,69 @@ class Partial(_CloneAtPoint):
             self.share_k = self.run_sweep()
         else:
             pct = float(exp.cfg.sharing_percent or 0.0)
-            self.share_k = sharing_point_for_percent(exp.base, pct)[0]
+            self.share_k = nearest_sharing_point(exp.base, pct)[0]
 
-    def sweep_points(self) -> list[int]:
-        """Every sharing point of the base, or those of ``sweep_percents`` (with 0)."""
+    def sweep_targets(self) -> dict[int, list[float]]:
+        """Sweep point ``k`` -> the ``sweep_percents`` targets (%) it is the nearest sharing
+        point of, in ascending ``k``: every point of the base (no targets) without
+        ``sweep_percents``; ``k = 0``, the no-sharing reference, always."""
         base, percents = self.exp.base, self.exp.cfg.sweep_percents
         assert base is not None
         if percents is None:
-            return [k for k, _ in sharing_points(base)]
-        return sorted({0} | {sharing_point_for_percent(base, float(p))[0] for p in percents})
+            return {k: [] for k, _ in sharing_points(base)}
+        out: dict[int, list[float]] = {0: []}
+        for p in percents:
+            out.setdefault(nearest_sharing_point(base, float(p))[0], []).append(float(p))
+        return dict(sorted(out.items()))
+
+    def sweep_points(self) -> list[int]:
+        """The sharing points the sweep trains (see :meth:`sweep_targets`)."""
+        return list(self.sweep_targets())
+
+    def sweep_jobs(self, ks: list[int]) -> list[tuple[int, int]]:
+        """``(task, k)`` of every branch the sweep trains: task 1 at every point ``k`` of
+        ``ks``; with ``sweep_updated`` every later task's branch too."""
+        last = len(self.exp.tasks) if self.exp.cfg.sweep_updated else 2
+        return [(t, k) for k in ks for t in range(1, last)]
+
+    def train_at(self, t: int, k: int) -> tuple[nn.Module, dict[str, Any]]:
+        """Task ``t``'s branch cloned from the base at ``k`` (the stage a chosen ``k`` reuses)."""
+        exp = self.exp
+        assert exp.base is not None
+        return exp.train_clone(clone_label(t, k), exp.tasks[t], k, exp.base,
+                               base_epochs_at(exp.cfg, k))
 
     def run_sweep(self) -> int:
-        """Train task 1's branch at every sweep point; record them; return the chosen one."""
+        """Train task 1's branch at every sweep point (with ``sweep_updated`` every task's,
+        and evaluate each point's updated network); record them; return the chosen one."""
         exp, cfg = self.exp, self.exp.cfg
-        assert exp.base is not None
-        ks = self.sweep_points()
-        todo = [k for k in ks if clone_label(1, k) not in exp.ckpt.infos]
+        targets = self.sweep_targets()
+        ks = list(targets)
+        todo = [j for j in self.sweep_jobs(ks) if clone_label(*j) not in exp.ckpt.infos]
         if cfg.workers > 1 and len(todo) > 1 and not distributed.active():
             self.train_in_workers(todo)
-        task = exp.tasks[1]
-        pts = {k: exp.train_clone(clone_label(1, k), task, k, exp.base, base_epochs_at(cfg, k))
-               for k in ks}
+        pts = {k: self.train_at(1, k) for k in ks}
         ref = pts[0][1]["val_acc_pct"]
         chosen = max(k for k in ks if pts[k][1]["val_acc_pct"] >= ref - cfg.tolerance)
         for k in ks:
-            self.record_point(k, *pts[k], chosen=(k == chosen))
+            point = self.record_point(k, *pts[k], chosen=(k == chosen))
+            point.target_pcts = targets[k]
+            if cfg.sweep_updated:
+                self.record_updated(point, [pts[k]] + [self.train_at(t, k)
+                                                       for t in range(2, len(exp.tasks))])
         return chosen
 
-    def record_point(self, k: int, branch: nn.Module, raw: dict[str, Any], chosen: bool) -> None:
+    def record_updated(self, point: SweepPoint,
+                       branches: list[tuple[nn.Module, dict[str, Any]]]) -> None:
+        """``point``'s updated network (base + ``branches``, tasks 1..): its all-class top-1
+        after the last task by the experiment's rule and by the paper's max-softmax rule."""
+        top1 = self.exp.updated_top1(f"sweep-k{point.share_k}", point.share_k, branches)
+        point.updated_rule = self.exp.cfg.combiner
+        point.updated_top1_pct = top1[self.exp.cfg.combiner]
+        point.updated_max_softmax_top1_pct = top1["max-softmax"]
+
+    def record_point(self, k: int, branch: nn.Module, raw: dict[str, Any],
+                     chosen: bool) -> SweepPoint:
         """Note sweep point ``k`` for hardware costing and add it to :attr:`sweep`."""
         exp = self.exp
         bi = exp.branch_info("sharing", 1, "clone", clone_label(1, k), branch, k, raw)
@@ -198,14 +267,15 @@ class Partial(_CloneAtPoint):
             trained_params=bi.trained_params, val_acc_pct=raw["val_acc_pct"],
             test_acc_pct=test_acc, train_time_s=raw["train_time_s"], chosen=chosen,
         ))
+        return self.sweep[-1]
 
-    def train_in_workers(self, todo: list[int]) -> None:
-        """Train the missing sweep points in ``workers`` processes (``threads // workers`` torch
-        threads each), checkpointing each as it arrives; :meth:`run_sweep` then loads them. The
-        points are independent stages, each seeded from its label alone, so the results are
-        those of a serial sweep. A worker gets the experiment's small
-        :class:`~learning.incremental.StageTrainer` (config, device, frozen base) and its job
-        (label, task 1, sharing point, epochs), never the experiment itself."""
+    def train_in_workers(self, todo: list[tuple[int, int]]) -> None:
+        """Train the missing sweep branches ``(task, k)`` in ``workers`` processes
+        (``threads // workers`` torch threads each), checkpointing each as it arrives;
+        :meth:`run_sweep` then loads them. The branches are independent stages, each seeded
+        from its label alone, so the results are those of a serial sweep. A worker gets the
+        experiment's small :class:`~learning.incremental.StageTrainer` (config, device, frozen
+        base) and its job (label, task, sharing point, epochs), never the experiment itself."""
         from tqdm import tqdm
 
         from learning import training
@@ -213,7 +283,7 @@ class Partial(_CloneAtPoint):
         exp, cfg = self.exp, self.exp.cfg
         worker = exp.trainer.for_worker()
         threads = max(1, (cfg.threads or torch.get_num_threads()) // cfg.workers)
-        jobs = [(clone_label(1, k), exp.tasks[1], k, base_epochs_at(cfg, k)) for k in todo]
+        jobs = [(clone_label(t, k), exp.tasks[t], k, base_epochs_at(cfg, k)) for t, k in todo]
         with tqdm(total=len(jobs), desc=f"sweep, {cfg.workers} workers x {threads} threads",
                   unit="point", disable=not exp.progress) as bar:
             for i, (br, raw) in training.run_parallel(worker.train_clone, jobs, cfg.workers,

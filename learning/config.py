@@ -22,6 +22,10 @@ from learning.models import model_factory, model_key
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 BASELINES = ("no-sharing", "joint")
+WIDEN_KEYS = ("widen_cumulative", "widen_init")  # approach 1 only (not in others' fingerprint)
+#: Training-recipe keys (learning.training.Recipe) left out of the fingerprint at their defaults.
+RECIPE_KEYS = ("model_args", "translate", "lr_schedule", "warmup_fraction", "label_smoothing",
+               "nesterov", "ema_decay", "precision", "channels_last", "tta", "trunk_views")
 
 
 @dataclass
@@ -44,13 +48,27 @@ class ExperimentConfig:
     # model
     model: str = "lenet"
     width: float = 1.0
+    # extra keyword arguments of the model's builder, e.g. {batch_norm = true, dropout = 0.0}
+    model_args: dict[str, Any] = field(default_factory=dict)
     # method
     approach: str = "partial"
     new_maps: int = 4  # approach 1: new feature maps of the last conv layer per task
+    # approach 1: each installment's branch also reads every earlier installment's maps
+    # (frozen), and "without sharing" fine-tunes the previous no-sharing network widened
+    # alike (the paper's Table 1); false: every task widens the base alone
+    widen_cumulative: bool = False
+    # approach 1: new kernels start from learning.widening.WIDEN_INITS: distribution (the
+    # learned kernels' mean/std, the paper's), clone (learned kernels + 1 % noise), default
+    widen_init: str = "distribution"
     clone_blocks: int = 1  # approach 2: number of final blocks cloned into each branch
-    sharing_percent: float | None = None  # approach 3 without a sweep: share this much
+    # approach 3 without a sweep: share this much (the nearest sharing point)
+    sharing_percent: float | None = None
     sweep: bool = True  # approach 3: sweep sharing points on task 1 and pick one
-    sweep_percents: list[float] | None = None  # None: every sharing point of the model
+    # targets (%): the sweep trains the nearest sharing point of each (and 0); None: every point
+    sweep_percents: list[float] | None = None
+    # the sweep also trains every later task's branch at every point and evaluates each point's
+    # updated network on all classes (the paper's Fig. 2b); costs (tasks - 1) x the sweep
+    sweep_updated: bool = False
     tolerance: float = 1.0  # accuracy points below the no-sharing baseline allowed
     combiner: str = "mahalanobis"  # learning.combine.RULES; "max-softmax" is the paper's rule
     baselines: list[str] = field(default_factory=lambda: ["no-sharing", "joint"])
@@ -62,7 +80,20 @@ class ExperimentConfig:
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    augment: bool = False  # random crop (pad 4) + horizontal flip, for natural images
+    augment: bool = False  # random crop (pad `translate`) + horizontal flip, natural images
+    # training recipe (learning.training.Recipe; defaults = the plain recipe)
+    translate: int = 4  # augmentation: random translation of up to this many pixels
+    lr_schedule: str = "cosine"  # learning.training.LR_SCHEDULES: cosine, onecycle, triangular
+    warmup_fraction: float = 0.2  # onecycle/triangular: share of the steps rising to lr
+    label_smoothing: float = 0.0  # cross-entropy label smoothing, 0..1
+    nesterov: bool = False  # SGD with Nesterov momentum
+    ema_decay: float = 0.0  # exponential moving average of the weights per step; 0 = off
+    precision: str = "fp32"  # fp32, or bf16 (autocast of the training forward)
+    channels_last: bool = False  # NHWC memory format while training
+    tta: bool = False  # evaluate on the mean of the logits of the image and its mirror
+    # with augment and a frozen trunk: cache the trunk outputs of this many seeded augmented
+    # views of every training image (each epoch picks one view per image); 0 = run the trunk
+    trunk_views: int = 0
     seed: int = 0
     # running
     device: str = "cpu"
@@ -78,9 +109,17 @@ class ExperimentConfig:
         """Fields that change what is trained (everything except where/how it runs and the
         combination rule, which only changes how trained branches are combined)."""
         d = dataclasses.asdict(self)
+        # sweep_updated only adds stages (each seeded by its label): a run resumes either way
         for k in ("name", "description", "data_root", "data_path", "device", "threads",
-                  "workers", "trunk_cache_mb", "output_dir", "combiner"):
+                  "workers", "trunk_cache_mb", "output_dir", "combiner", "sweep_updated"):
             d.pop(k)
+        if d["approach"] != "widen":  # approach 1's own keys change nothing else
+            for k in WIDEN_KEYS:
+                d.pop(k)
+        dflt = dataclasses.asdict(ExperimentConfig())
+        for k in RECIPE_KEYS:  # at their defaults: the fingerprint of older checkpoints
+            if d[k] == dflt[k]:
+                d.pop(k)
         return d
 
     def fingerprint(self) -> str:
@@ -166,6 +205,12 @@ def validate(cfg: ExperimentConfig) -> None:
         raise LearningError(
             f"unknown combiner {cfg.combiner!r}; use one of: {', '.join(RULES)}"
         )
+    from learning.widening import check_widen_init
+
+    check_widen_init(cfg.widen_init)
+    if not isinstance(cfg.widen_cumulative, bool):
+        raise LearningError(f"widen_cumulative must be true or false, got "
+                            f"{cfg.widen_cumulative!r}")
     positive = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "new_maps": cfg.new_maps,
                 "clone_blocks": cfg.clone_blocks}
     for k, v in positive.items():
@@ -181,6 +226,7 @@ def validate(cfg: ExperimentConfig) -> None:
         raise LearningError("lr and width must be > 0")
     if cfg.optimizer not in ("sgd", "adam"):
         raise LearningError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adam")
+    validate_recipe(cfg)
     if not 0.0 < cfg.val_fraction < 1.0:
         raise LearningError(f"val_fraction must be in (0, 1), got {cfg.val_fraction}")
     if cfg.device not in ("cpu", "cuda", "auto"):
@@ -197,3 +243,31 @@ def validate(cfg: ExperimentConfig) -> None:
         raise LearningError(
             f"data root {cfg.data_root!r} does not exist; pass an existing --data-root"
         )
+
+
+def validate_recipe(cfg: ExperimentConfig) -> None:
+    """The training-recipe keys (:data:`RECIPE_KEYS`): one :class:`LearningError` line each."""
+    from learning.training import Recipe
+
+    if not isinstance(cfg.model_args, dict):
+        raise LearningError(f"model_args must be a table of builder arguments, e.g. "
+                            f"{{batch_norm = true}}, got {cfg.model_args!r}")
+    _check_model_args(cfg.model, cfg.model_args)
+    if cfg.nesterov and (cfg.optimizer != "sgd" or cfg.momentum <= 0):
+        raise LearningError("nesterov needs optimizer = \"sgd\" with momentum > 0")
+    Recipe.from_config(cfg)  # validates its own fields
+
+
+def _check_model_args(model: str, args: dict[str, Any]) -> None:
+    """``args`` must be keyword arguments of model ``model``'s builder (after the four
+    positional ones)."""
+    import inspect
+
+    factory = model_factory(model)
+    try:
+        inspect.signature(factory).bind(1, 1, 1, 1.0, **args)
+    except TypeError as e:
+        raise LearningError(f"model_args {sorted(args)} do not fit model {model!r} ({e}); "
+                            "use its builder's keyword arguments") from None
+    except ValueError:  # no inspectable signature
+        pass

@@ -192,9 +192,35 @@ def load_mnist5k() -> ImageDataset:
                         str(path))
 
 
-def load_emnist_letters(data_root: str | Path | None = None) -> ImageDataset:
-    """EMNIST letters from ``<data-root>/emnist_letters.npz``, pooled and re-split 80/20 per
-    class (seed 0) because the file's own test split lacks T..Z."""
+#: digits-letters, per letter class: training images (validation included) and test images,
+#: drawn (seed 0) from EMNIST's pooled train+test files; every letter alike, since the
+#: letters T..Z have only 127 (W) to 164 (X) images in all (A..R: 918-953, S: 538).
+LETTERS_TRAIN_PER_CLASS = 100
+LETTERS_TEST_PER_CLASS = 27
+
+
+def _balanced_split(y: np.ndarray, n_train: int, n_test: int,
+                    seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, ``n_test`` test and ``n_train`` train indices drawn without replacement
+    (seeded); the rest of the class is left out."""
+    rng = np.random.default_rng(seed)
+    tr, te = [], []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        if idx.size < n_train + n_test:
+            raise LearningError(f"class {c} has {idx.size} images, fewer than the {n_train} "
+                                f"train + {n_test} test asked for; lower the per-class counts")
+        idx = idx[rng.permutation(idx.size)]
+        te.append(idx[:n_test])
+        tr.append(idx[n_test:n_test + n_train])
+    return np.sort(np.concatenate(tr)), np.sort(np.concatenate(te))
+
+
+def load_emnist_letters(data_root: str | Path | None = None,
+                        per_class: tuple[int, int] | None = None) -> ImageDataset:
+    """EMNIST letters from ``<data-root>/emnist_letters.npz``, pooled and re-split per class
+    (seed 0) because the file's own test split lacks T..Z: 80/20, or ``per_class = (train,
+    test)`` images of every letter (balanced)."""
     root = _need_root(data_root, "EMNIST letters")
     path = root / "emnist_letters.npz"
     if not path.exists():
@@ -203,15 +229,22 @@ def load_emnist_letters(data_root: str | Path | None = None) -> ImageDataset:
         x = np.concatenate([z["x_train"], z["x_test"]])
         y = np.concatenate([z["y_train"], z["y_test"]]).astype(np.int64)
         names = [str(n) for n in z["class_names"]]
-    tr, te = _per_class_split(y, None, 0.2, seed=0)
+    if per_class is None:
+        tr, te = _per_class_split(y, None, 0.2, seed=0)
+    else:
+        tr, te = _balanced_split(y, *per_class, seed=0)
     return ImageDataset("emnist-letters", x[tr, None], y[tr], x[te, None], y[te], names, str(path))
 
 
 def load_digits_letters(data_root: str | Path | None = None) -> ImageDataset:
     """Digits (mnist5k, classes 0-9) + EMNIST letters (classes 10-35): 36 handwritten
-    characters like the paper's TiCH benchmark."""
+    characters like the paper's TiCH benchmark, balanced per class within digits and within
+    letters: every digit 400 train / 100 test images (mnist5k's 500, seed-0 split); every
+    letter :data:`LETTERS_TRAIN_PER_CLASS` (100) train / :data:`LETTERS_TEST_PER_CLASS` (27)
+    test, drawn (seed 0) from EMNIST's pooled files, the rest left out. Validation images come
+    out of the train images (``val_fraction`` per class, in :func:`make_tasks`)."""
     d = load_mnist5k()
-    letters = load_emnist_letters(data_root)
+    letters = load_emnist_letters(data_root, (LETTERS_TRAIN_PER_CLASS, LETTERS_TEST_PER_CLASS))
     return ImageDataset(
         "digits-letters",
         np.concatenate([d.x_train, letters.x_train]),

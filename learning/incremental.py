@@ -23,9 +23,10 @@ and :meth:`Experiment.param_split` (shared / branch parameter counts at a sharin
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ from learning.data import ImageDataset, TaskData, load_dataset, make_tasks
 from learning.errors import LearningError
 from learning.models import (
     BlockNet,
+    WidenedMaps,
+    act_tensors,
+    boundary_arity,
     build_model,
     count_params,
     freeze,
@@ -57,6 +61,8 @@ from learning.network import (
     build_training_network,
     make_clone_branch,
     make_widen_branch,
+    make_widened_clone,
+    network_notation,
     own_params,
     trunk_acts,
 )
@@ -65,10 +71,12 @@ from learning.results import (
     CombinationResult,
     MethodResult,
     Results,
+    installment_rows,
     write_results,
 )
 from learning.training import (
     OptimizerSpec,
+    Recipe,
     accuracy_pct,
     batched,
     module_digest,
@@ -92,13 +100,16 @@ JOINT = "joint"
 
 
 class Checkpoint:
-    """Stage states and infos in one file, rewritten atomically after every stage."""
+    """Stage states and infos in one file, rewritten atomically after every stage; a stage
+    still training also leaves its state after every finished epoch (``epochs``: label ->
+    :func:`learning.training.epoch_state`), dropped once the stage is done."""
 
     def __init__(self, path: Path | None, fingerprint: str) -> None:
         self.path = path
         self.fingerprint = fingerprint
         self.states: dict[str, dict[str, torch.Tensor]] = {}
         self.infos: dict[str, dict[str, Any]] = {}
+        self.epochs: dict[str, dict[str, Any]] = {}
 
     def load(self) -> None:
         if self.path is None or not self.path.exists():
@@ -110,6 +121,7 @@ class Checkpoint:
             stages = blob["stages"]
             states = {k: dict(v["state"]) for k, v in stages.items()}
             infos = {k: json.loads(v["info"]) for k, v in stages.items()}
+            epochs = dict(blob.get("epochs", {}))
             fp = blob["fingerprint"]
         except Exception as e:  # noqa: BLE001 - any failure to read means a bad file
             raise LearningError(
@@ -121,13 +133,19 @@ class Checkpoint:
                 f"checkpoint {self.path} was made with a different config; rerun with --fresh "
                 "or another --output-dir"
             )
-        self.states, self.infos = states, infos
+        self.states, self.infos, self.epochs = states, infos, epochs
+
+    def put_epoch(self, label: str, state: dict[str, Any]) -> None:
+        """Keep stage ``label``'s state after a finished epoch and rewrite the file."""
+        self.epochs[label] = state
+        self.save()
 
     def put(self, label: str, module: nn.Module, info: dict[str, Any]) -> None:
         """Add trained stage ``label`` (a CPU copy of ``module``'s state) and rewrite the file."""
         self.states[label] = {k: v.detach().cpu().clone() for k, v in
                               module.state_dict().items()}
         self.infos[label] = info
+        self.epochs.pop(label, None)
         self.save()
 
     def save(self) -> None:
@@ -140,6 +158,7 @@ class Checkpoint:
                 k: {"state": self.states[k], "info": json.dumps(self.infos[k])}
                 for k in self.infos
             },
+            "epochs": self.epochs,
         }
         with atomic_path(self.path) as tmp:
             torch.save(blob, tmp)
@@ -165,8 +184,9 @@ def default_output_dir(cfg: ExperimentConfig) -> Path:
 
 def forward_of(base: BlockNet, branch: nn.Module, split: bool = False) -> Any:
     """Images -> ``branch`` logits on the frozen ``base``. With ``split``: ``(trunk, head)``
-    where ``trunk`` maps images to the frozen trunk activations the branch reads (a list,
-    ``None`` when it reads only the input image) and ``head`` maps that list to logits."""
+    where ``trunk`` maps images to the frozen trunk activations the branch reads (a flat list
+    of tensors: both tensors of a ``(main, skip)`` boundary inside a residual block; ``None``
+    when it reads only the input image) and ``head`` maps that list to logits."""
 
     def fwd(x: torch.Tensor) -> torch.Tensor:
         return branch(trunk_acts(base, x, branch.needs()))
@@ -180,15 +200,18 @@ def forward_of(base: BlockNet, branch: nn.Module, split: bool = False) -> Any:
     if reads == [0]:  # no trunk (no-sharing clone): the head reads the images
         return None, lambda x: branch([x])
 
+    arity = [boundary_arity(base, i) for i in reads]
+
     def trunk(x: torch.Tensor) -> list[torch.Tensor]:
         acts = trunk_acts(base, x, reads[-1])
-        return [acts[i] for i in reads]
+        return [t for i in reads for t in act_tensors(acts[i])]
 
     def head(feats: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
-        feats = [feats] if isinstance(feats, torch.Tensor) else feats
+        feats = [feats] if isinstance(feats, torch.Tensor) else list(feats)
         acts: list[Any] = [None] * (reads[-1] + 1)
-        for i, t in zip(reads, feats, strict=True):
-            acts[i] = t
+        for i, n in zip(reads, arity, strict=True):
+            acts[i] = feats[0] if n == 1 else tuple(feats[:n])
+            feats = feats[n:]
         return branch(acts)
 
     return trunk, head
@@ -205,12 +228,13 @@ class StageTrainer:
     device: torch.device
     base: BlockNet | None = None
     progress: bool = True
+    ckpt: Checkpoint | None = None  # where a stage leaves its state after every epoch
 
     def for_worker(self) -> StageTrainer:
         """This trainer for a worker process: the same config, device and base; no progress
-        bars."""
+        bars, no epoch checkpoints."""
         assert self.base is not None, "train the base network first"
-        return dataclasses.replace(self, progress=False)
+        return dataclasses.replace(self, progress=False, ckpt=None)
 
     def fit(
         self, label: str, task: TaskData, modules: nn.Module,
@@ -219,24 +243,30 @@ class StageTrainer:
     ) -> dict[str, Any]:
         """Train on ``task`` (only its data is reachable), calibrate on its validation split.
         With a frozen ``trunk`` (images -> activations), ``forward`` maps its outputs to logits
-        and the trunk outputs are cached when there is no augmentation."""
+        and the trunk outputs are cached when there is no augmentation (or with
+        ``trunk_views``). With :attr:`ckpt`, the state after every epoch is checkpointed and
+        an interrupted stage resumes from its last finished epoch."""
         cfg = self.cfg
         ids = task.member_ids if isinstance(task, _JointTask) else [task.index]
+        ck = self.ckpt
         with task.guard.learning(ids):
             x, y = task.train()
             assert set(np.unique(y).tolist()) <= set(task.classes), "foreign labels in task data"
             opt = OptimizerSpec.from_config(cfg)
+            recipe = Recipe.from_config(cfg)
             stats = train_model(
                 forward, modules, x, task.local(y), epochs=epochs, batch_size=cfg.batch_size,
                 lr=opt.lr, momentum=opt.momentum, weight_decay=opt.weight_decay,
-                optimizer=opt.name, use_augment=cfg.augment,
+                optimizer=opt.name, nesterov=opt.nesterov, use_augment=cfg.augment,
                 seed=stage_seed(cfg.seed, label), device=self.device,
                 desc=label, progress=self.progress, trunk=trunk,
-                cache_limit_bytes=int(cfg.trunk_cache_mb * 2**20),
+                cache_limit_bytes=int(cfg.trunk_cache_mb * 2**20), recipe=recipe,
+                resume=ck.epochs.get(label) if ck is not None else None,
+                on_epoch=(lambda st: ck.put_epoch(label, st)) if ck is not None else None,
             )
             xv, yv = task.val()
             full = forward if trunk is None else (lambda xb: forward(trunk(xb)))
-            (val_logits,) = batched(full, xv, device=self.device)
+            (val_logits,) = batched(full, xv, device=self.device, tta=recipe.tta)
         yl = torch.as_tensor(task.local(yv))
         return {
             "temperature": fit_temperature(val_logits, yl),
@@ -249,6 +279,7 @@ class StageTrainer:
             "trunk_cache_reason": stats.trunk_cache_reason,
             "trunk_cache_bytes": stats.trunk_cache_bytes,
             "trunk_cache_time_s": stats.trunk_cache_time_s,
+            "trunk_views": stats.trunk_views,
             "threads": torch.get_num_threads(),
         }
 
@@ -266,11 +297,23 @@ class StageTrainer:
         return make_clone_branch(source, self.base, share_k, num_classes,
                                  seed=stage_seed(self.cfg.seed, label + "/init")).to(self.device)
 
-    def new_widen(self, label: str, num_classes: int) -> WidenBranch:
-        """Stage ``label``'s untrained widen branch (``cfg.new_maps`` new maps)."""
+    def new_widen(self, label: str, num_classes: int,
+                  earlier: Sequence[WidenedMaps] = ()) -> WidenBranch:
+        """Stage ``label``'s untrained widen branch (``cfg.new_maps`` new maps, started by
+        ``cfg.widen_init``; reading the frozen maps ``earlier`` too)."""
         assert self.base is not None
         return make_widen_branch(self.base, self.cfg.new_maps, num_classes,
-                                 seed=stage_seed(self.cfg.seed, label + "/init")).to(self.device)
+                                 seed=stage_seed(self.cfg.seed, label + "/init"),
+                                 earlier=earlier, init=self.cfg.widen_init).to(self.device)
+
+    def new_widened_clone(self, label: str, num_classes: int,
+                          source: BlockNet | CloneBranch) -> CloneBranch:
+        """Stage ``label``'s untrained no-sharing network of approach 1: ``source`` widened by
+        ``cfg.new_maps`` maps (see :func:`learning.network.make_widened_clone`)."""
+        assert self.base is not None
+        return make_widened_clone(source, self.base, self.cfg.new_maps, num_classes,
+                                  seed=stage_seed(self.cfg.seed, label + "/init"),
+                                  init=self.cfg.widen_init).to(self.device)
 
     def train_clone(self, label: str, task: TaskData, share_k: int,
                     epochs: int) -> tuple[CloneBranch, dict[str, Any]]:
@@ -321,6 +364,28 @@ class Lineage:
     digests: list[str]
 
 
+class ForgettingError(LearningError, RuntimeError):
+    """An old branch or the frozen base changed after a later task (no forgetting broken): one
+    line naming the method, the task, its stage and what changed. A :class:`LearningError`
+    (the CLI prints one line) and, as before, a ``RuntimeError``."""
+
+
+def state_digests(module: nn.Module) -> dict[str, str]:
+    """sha256 of every state-dict entry of ``module`` by name: parameters and persistent
+    buffers (BatchNorm running means and variances and their batch counters)."""
+    return {k: tensor_digest(v) for k, v in module.state_dict().items()}
+
+
+def changed_state(module: nn.Module, before: dict[str, str], now: dict[str, str]) -> str:
+    """The entries that differ between two :func:`state_digests` of ``module`` (changed, added
+    or gone), e.g. ``buffer blocks.0.units.0.1.running_var``; at most three named; ``""``
+    when none does."""
+    params = {k for k, _ in module.named_parameters()}
+    names = [k for k in {**before, **now} if before.get(k) != now.get(k)]
+    told = [f"{'parameter' if k in params else 'buffer'} {k}" for k in names[:3]]
+    return ", ".join(told) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
 class Experiment:
     """State of one run: data, base network, trained stages, checkpoint."""
 
@@ -344,10 +409,12 @@ class Experiment:
         self.out_dir = Path(cfg.output_dir) if cfg.output_dir else default_output_dir(cfg)
         ck_path = self.out_dir / "checkpoint.pt" if checkpoint else None
         self.ckpt = Checkpoint(ck_path, cfg.fingerprint())
+        self.trainer.ckpt = self.ckpt  # epoch checkpoints (learning.training.epoch_state)
         # Validate model-dependent settings before anything is trained or written.
         self.approach_cls = approach_class(cfg.approach)
         self.approach_cls.check_model(cfg, build_model(
-            cfg.model, cfg.splits[0], self.ds.in_channels, self.ds.image_size, cfg.width))
+            cfg.model, cfg.splits[0], self.ds.in_channels, self.ds.image_size, cfg.width,
+            **cfg.model_args))
         if resume:
             self.ckpt.load()
         self.from_disk = set(self.ckpt.infos)
@@ -356,6 +423,8 @@ class Experiment:
         self.sharing_pct: dict[int, float] = {}  # sharing point k -> % of base parameters
         # (branch index -> {task j -> digest}) recorded when each branch of a method was made
         self.logit_digests: dict[str, dict[int, dict[int, str]]] = {}
+        # (branch index -> state_digests) recorded with those; method "base": the base
+        self.state_records: dict[str, dict[int, dict[str, str]]] = {}
         #: Stage label -> trained (frozen) branch, for every stage of train_clone/train_widen.
         self.branches: dict[str, nn.Module] = {}
         self.branch_task: dict[str, int] = {}  # stage label -> task index
@@ -366,7 +435,8 @@ class Experiment:
     def new_model(self, num_classes: int, label: str) -> BlockNet:
         torch.manual_seed(stage_seed(self.cfg.seed, label + "/init"))
         return build_model(
-            self.cfg.model, num_classes, self.ds.in_channels, self.ds.image_size, self.cfg.width
+            self.cfg.model, num_classes, self.ds.in_channels, self.ds.image_size, self.cfg.width,
+            **self.cfg.model_args,
         ).to(self.device)
 
     def _run_stage(
@@ -399,7 +469,8 @@ class Experiment:
         return forward_of(self.base, branch, split)
 
     def test_logits(self, branch: nn.Module, task: TaskData) -> torch.Tensor:
-        (lg,) = batched(self.branch_forward(branch), task.x_test, device=self.device)
+        (lg,) = batched(self.branch_forward(branch), task.x_test, device=self.device,
+                        tta=self.cfg.tta)
         return lg
 
     # -- stages ----------------------------------------------------------------------------
@@ -424,10 +495,21 @@ class Experiment:
                                lambda m: self.trainer.fit_branch(label, task, m, epochs))
         return self._keep(label, task, br), info
 
-    def train_widen(self, label: str, task: TaskData) -> tuple[nn.Module, dict[str, Any]]:
-        br = self.trainer.new_widen(label, len(task.classes))
+    def train_widen(self, label: str, task: TaskData,
+                    earlier: Sequence[WidenedMaps] = ()) -> tuple[nn.Module, dict[str, Any]]:
+        """Approach 1's branch of ``task`` (over the frozen maps ``earlier`` too)."""
+        br = self.trainer.new_widen(label, len(task.classes), earlier)
         info = self._run_stage(
             label, br, lambda m: self.trainer.fit_branch(label, task, m, self.cfg.epochs))
+        return self._keep(label, task, br), info
+
+    def train_widened_clone(self, label: str, task: TaskData,
+                            source: BlockNet | CloneBranch) -> tuple[nn.Module, dict[str, Any]]:
+        """Approach 1 without sharing: ``source`` widened, every parameter trained on ``task``
+        for ``epochs_base`` epochs (as the other no-sharing networks)."""
+        br = self.trainer.new_widened_clone(label, len(task.classes), source)
+        info = self._run_stage(
+            label, br, lambda m: self.trainer.fit_branch(label, task, m, self.cfg.epochs_base))
         return self._keep(label, task, br), info
 
     def _keep(self, label: str, task: TaskData, branch: nn.Module) -> nn.Module:
@@ -464,6 +546,8 @@ class Experiment:
             # a widen branch reads every base block but the head
             n_shared = len(base.blocks) - 1 if kind == "widen" else share_k
             shared_params = sum(count_params(b) for b in base.blocks[:n_shared])
+            if isinstance(br, WidenBranch):  # earlier installments' frozen maps
+                shared_params += br.reused_params()
             network = shared_params + trained
             digest = module_digest(br)
         return BranchInfo(
@@ -474,6 +558,7 @@ class Experiment:
             val_acc_pct=raw["val_acc_pct"], test_acc_task_aware_pct=float("nan"),
             train_time_s=raw["train_time_s"], epochs=raw["epochs"],
             train_images=raw["train_images"], param_digest=digest,
+            network=network_notation(base, br),
         )
 
     def _start(self, method: str, branch: nn.Module, base_info: dict[str, Any],
@@ -498,15 +583,16 @@ class Experiment:
 
     def learn_no_sharing(self, base_info: dict[str, Any], base_stats: BranchStats) -> Lineage:
         """The no-sharing baseline: each task clones the whole previous network and fine-tunes
-        all of it (task 1's branch is also a sharing sweep's 0 % point)."""
+        all of it (task 1's branch is also a sharing sweep's 0 % point); the approach defines
+        the clone (:meth:`Approach.train_no_sharing`: approach 1 with ``widen_cumulative``
+        widens it as its sharing branch grows)."""
         base = self.base
         assert base is not None
         lin = self._start(NO_SHARING, CloneBranch(0, list(base.blocks)), base_info, base_stats)
+        strategy = self.approach_cls(self)  # how this approach defines "without sharing"
         for t in range(1, len(self.tasks)):
-            label = clone_label(1, 0) if t == 1 else f"noshare-t{t}"
-            src: BlockNet | CloneBranch = base if t == 1 else lin.branches[-1]
-            br, raw = self.train_clone(label, self.tasks[t], 0, src, self.cfg.epochs_base)
-            self._grow(lin, t, NewBranch(br, raw, "clone", label, 0), chosen=False)
+            src: BlockNet | nn.Module = base if t == 1 else lin.branches[-1]
+            self._grow(lin, t, strategy.train_no_sharing(t, src), chosen=False)
         return lin
 
     def learn_with(self, approach: Approach, base_info: dict[str, Any],
@@ -601,7 +687,7 @@ class Experiment:
         """Parameter counts (elements) of the configured model built for ``num_classes``
         outputs, split at sharing point ``share_k`` (see :class:`ParamSplit`)."""
         net = build_model(self.cfg.model, num_classes, self.ds.in_channels, self.ds.image_size,
-                          self.cfg.width)
+                          self.cfg.width, **self.cfg.model_args)
         sp, bp, ss, bs = split_counts(net, share_k)
         return ParamSplit(share_k=share_k, num_classes=num_classes, shared_params=sp,
                           branch_params=bp, shared_stats=ss, branch_stats=bs,
@@ -610,24 +696,44 @@ class Experiment:
     # -- checks ----------------------------------------------------------------------------
 
     def record_and_check(self, method: str, branches: list[nn.Module], digests: list[str]) -> None:
-        """After a new branch: every older branch's logits on its old tasks' test data and its
-        parameters must be bit-identical to when it was made."""
-        rec = self.logit_digests.setdefault(method, {})
+        """After a new branch: the frozen base and every older branch (its state: parameters
+        and BatchNorm running statistics; its logits on its old tasks' test data) must be
+        bit-identical to when it was made (recorded when a branch is first seen here), else a
+        one-line :class:`ForgettingError` naming the task, its stage and what changed."""
         assert self.base is not None
+        was = self.state_records.setdefault("base", {}).setdefault(0, state_digests(self.base))
         if module_digest(self.base) != self.base_digest:
-            raise RuntimeError(f"{method}: the frozen base network changed while learning")
+            what = changed_state(self.base, was, state_digests(self.base)) or "its state"
+            raise ForgettingError(
+                f"{method}: the frozen base network (task 0, stage base) changed while learning: "
+                f"{what} differs from when it was trained; the trunk must stay frozen")
+        rec = self.logit_digests.setdefault(method, {})
         for b, br in enumerate(branches):
-            now = module_digest(br)
-            if b < len(digests) and digests[b] != now:
-                raise RuntimeError(f"{method}: branch {b} parameters changed after a later task")
+            self._check_state(method, b, br, digests[b] if b < len(digests) else None)
             for j in range(b + 1):
                 d = tensor_digest(self.test_logits(br, self.tasks[j]))
-                prev = rec.setdefault(b, {}).setdefault(j, d)
-                if prev != d:
-                    raise RuntimeError(
-                        f"{method}: branch {b} logits on task {j} test data changed after a "
-                        "later task (old branches must never be modified)"
-                    )
+                if rec.setdefault(b, {}).setdefault(j, d) != d:
+                    raise ForgettingError(
+                        f"{method}: task {b}'s branch (stage {self._stage_of(br)}) changed after "
+                        f"a later task: its logits on task {j}'s test images differ from when it "
+                        "was trained with the same state; it must stay frozen in eval mode")
+
+    def _check_state(self, method: str, b: int, br: nn.Module, digest: str | None) -> None:
+        """Branch ``b``'s state against :attr:`state_records` and its lineage ``digest``."""
+        now = state_digests(br)
+        was = self.state_records.setdefault(method, {}).setdefault(b, now)
+        what = changed_state(br, was, now)
+        if not what and digest is not None and digest != module_digest(br):
+            what = "its state"
+        if what:
+            raise ForgettingError(
+                f"{method}: task {b}'s branch (stage {self._stage_of(br)}) changed after a "
+                f"later task: {what} differs from when it was trained; old branches must "
+                "never be modified")
+
+    def _stage_of(self, branch: nn.Module) -> str:
+        """The stage label that trained ``branch`` (``base`` for the base network's)."""
+        return next((k for k, m in self.branches.items() if m is branch), "base")
 
     # -- evaluation ------------------------------------------------------------------------
 
@@ -643,9 +749,9 @@ class Experiment:
 
         with self.guard.learning([task.index]):
             x, y = task.train()
-            (feats,) = batched(features, x, device=self.device)
+            (feats,) = batched(features, x, device=self.device, tta=self.cfg.tta)
             xv, _ = task.val()
-            (val_feats,) = batched(features, xv, device=self.device)
+            (val_feats,) = batched(features, xv, device=self.device, tta=self.cfg.tta)
         return fit_branch_stats(feats, torch.as_tensor(task.local(y)), len(task.classes),
                                 temperature, val_feats)
 
@@ -699,7 +805,7 @@ class Experiment:
 
         outs: list[list[BranchOutput]] = []  # outs[j][b]: branch b on task j test data
         for t in self.tasks:
-            r = batched(fwd, t.x_test, device=self.device)
+            r = batched(fwd, t.x_test, device=self.device, tta=self.cfg.tta)
             outs.append([BranchOutput(r[2 * b], r[2 * b + 1]) for b in range(n)])
         identical = True
         rec = self.logit_digests.get(method, {})
@@ -729,7 +835,7 @@ class Experiment:
         classes = [c for t in self.tasks for c in t.classes]
         per_task, all_s, all_y = [], [], []
         for t in self.tasks:
-            (lg,) = batched(net, t.x_test, device=self.device)
+            (lg,) = batched(net, t.x_test, device=self.device, tta=self.cfg.tta)
             s = torch.full((lg.shape[0], max(classes) + 1), -1.0, dtype=torch.float64)
             s[:, classes] = torch.softmax(lg.double(), 1)
             per_task.append(accuracy_pct(s.argmax(1), t.y_test))
@@ -753,6 +859,33 @@ class Experiment:
         for br, bi, st in zip(lin.branches, lin.infos, lin.stats, strict=True):
             net.add_branch(br, self.tasks[bi.task].classes, st)
         return self.evaluate_updated(lin.method, net, lin.infos)
+
+    @functools.cached_property
+    def sweep_base_stats(self) -> tuple[CloneBranch, BranchStats]:
+        """The base network as task 0's branch and its combination statistics, fitted once
+        for every sweep point's updated network."""
+        assert self.base is not None
+        head = base_branch(self.base)
+        return head, self.fit_stats(head, self.tasks[0], self.ckpt.infos["base"]["temperature"])
+
+    def updated_top1(self, method: str, share_k: int,
+                     branches: list[tuple[nn.Module, dict[str, Any]]]) -> dict[str, float]:
+        """A sweep point's updated network: the base and ``branches`` (task ``t``'s clone at
+        ``share_k`` and its stage info, ``t = 1..``), each with its combination statistics
+        fitted on its own task; returns its all-class top-1 (%) after the last task by every
+        rule of :data:`~learning.combine.RULES` (rule name -> %)."""
+        assert self.base is not None
+        base_raw = self.ckpt.infos["base"]
+        head, stats = self.sweep_base_stats
+        lin = Lineage(method, [head], [self.branch_info(method, 0, "base", "base", None, 0,
+                                                        base_raw)], [stats], [])
+        for t, (br, raw) in enumerate(branches, start=1):
+            lin.branches.append(br)
+            lin.infos.append(self.branch_info(method, t, "clone", clone_label(t, share_k), br,
+                                              share_k, raw))
+            lin.stats.append(self.fit_stats(br, self.tasks[t], raw["temperature"]))
+        _, combos = self.evaluate_lineage(lin)
+        return {c.rule: c.top1_pct for c in combos}
 
     def learn_joint(self) -> MethodResult:
         """The joint-training baseline: one network trained on all tasks at once."""
@@ -819,6 +952,7 @@ class Experiment:
             tolerance_pct=cfg.tolerance,
             wall_time_s=wall_time_s,
             resumed_stages=list(self.resumed),
+            installments=installment_rows(methods, self.ds.class_names),
             environment={
                 "torch": torch.__version__, "device": str(self.device),
                 "threads": torch.get_num_threads(),

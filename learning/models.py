@@ -10,11 +10,16 @@ Models (sources in the docstrings of the builders):
 
 - ``lenet``: the paper's ``[784 4c5 2s 4c5 2s 10o]`` LeNet-style network (Sarwar et al., IEEE
   Access 2019, TiCH experiment).
-- ``mlpconv``: three Network-in-Network MlpConv blocks for 32x32 inputs (Lin et al., "Network In
-  Network", ICLR 2014; the paper's CIFAR-10 network).
+- ``mlpconv``: the paper's CIFAR-10 network (Sarwar et al. 2019, approach 2): three MlpConv
+  blocks, 128/100/64, 128/128/128, 128/128 channels (BatchNorm and dropout are configurable
+  deviations).
+- ``nin``: the original Network-in-Network CIFAR-10 network, 192/160/96 ... channels (Lin et al.,
+  "Network In Network", ICLR 2014).
 - ``resnet18/34/50/101``: He et al., "Deep Residual Learning", CVPR 2016. CIFAR-style stem
   (3x3 conv, stride 1, no max-pool) for 32x32 inputs, ImageNet-style stem (7x7/2 conv + 3x3/2
-  max-pool) otherwise. Every residual block is one sharing point.
+  max-pool) otherwise. Every conv layer is a sharing point, inside residual blocks too
+  (:class:`ResidualPart`: a block boundary passes ``(main, skip)``); ``granularity="block"``
+  builds the same network with one sharing point per residual block.
 
 They are registered in :data:`MODELS` (name -> factory). A user's model needs no registration:
 a config may name its factory as ``model = "package.module:factory"``; the factory takes
@@ -128,10 +133,23 @@ def sharing_points(net: BlockNet) -> list[tuple[int, float]]:
     return out
 
 
-def sharing_point_for_percent(net: BlockNet, percent: float) -> tuple[int, float]:
-    """The largest sharing point whose shared share does not exceed ``percent`` (0..100)."""
+def _check_percent(percent: float) -> None:
     if not 0.0 <= float(percent) <= 100.0:
         raise LearningError(f"sharing {percent} % is outside 0-100 %; give a percentage in 0..100")
+
+
+def nearest_sharing_point(net: BlockNet, percent: float) -> tuple[int, float]:
+    """``(k, exact %)`` of the sharing point whose shared share is nearest to the target
+    ``percent`` (0..100); of two equally near, the one sharing less. Sweeps and
+    ``sharing_percent`` use this."""
+    _check_percent(percent)
+    return min(sharing_points(net), key=lambda p: (abs(p[1] - float(percent)), p[0]))
+
+
+def sharing_point_for_percent(net: BlockNet, percent: float) -> tuple[int, float]:
+    """The largest sharing point whose shared share does not exceed ``percent`` (0..100): an
+    upper bound on sharing (the ``workload trace --share`` CLI and benchmarks use it)."""
+    _check_percent(percent)
     best = (0, 0.0)
     for k, pct in sharing_points(net):
         if pct <= percent + 1e-9:
@@ -307,6 +325,10 @@ class BasicBlock(nn.Module):
         out = self.bn2(self.conv2(out))
         return torch.relu(out + self.shortcut(x))
 
+    def parts(self) -> list[ResidualPart]:
+        """This block as two sharing points: ``conv1`` (+ shortcut), ``conv2`` (+ add)."""
+        return residual_parts([(self.conv1, self.bn1), (self.conv2, self.bn2)], self.shortcut)
+
 
 class Bottleneck(nn.Module):
     """ResNet bottleneck block (1x1, 3x3, 1x1 convs, expansion 4), He et al. 2016."""
@@ -333,6 +355,67 @@ class Bottleneck(nn.Module):
         y = torch.relu(self.bn2(self.conv2(y)))
         y = self.bn3(self.conv3(y))
         return torch.relu(y + self.shortcut(x))
+
+    def parts(self) -> list[ResidualPart]:
+        """This block as three sharing points, one per conv (the first with the shortcut)."""
+        return residual_parts([(self.conv1, self.bn1), (self.conv2, self.bn2),
+                               (self.conv3, self.bn3)], self.shortcut)
+
+
+Act = torch.Tensor | tuple[torch.Tensor, ...]
+"""What crosses a sharing point: a tensor, or inside a residual block ``(main, skip)``."""
+
+
+class ResidualPart(nn.Module):
+    """One conv layer of a residual block (conv -> BatchNorm -> ReLU) as a block of its own,
+    so that every conv layer boundary inside a residual block is a sharing point.
+
+    Inside a block the boundary activation is the pair ``(main, skip)``: the first part maps
+    the block input ``x`` to ``(relu(bn(conv(x))), shortcut(x))`` (the shortcut, identity or
+    the 1x1 projection conv that also reads ``x``, runs here), a middle part maps
+    ``(main, skip)`` to ``(relu(bn(conv(main))), skip)`` and the last part to
+    ``relu(bn(conv(main)) + skip)``. The skip tensor crosses an inner boundary as it is (no
+    copy, no extra op); a frozen part before the boundary gives neither tensor a gradient.
+    Chained, the parts compute the unsplit block's forward bit for bit (same modules, same
+    ops). ``outputs``: tensors at this part's output (1 for the last part, else 2)."""
+
+    def __init__(self, index: int, conv: nn.Module, bn: nn.Module,
+                 shortcut: nn.Module | None, last: bool) -> None:
+        super().__init__()
+        self.conv_name, self.bn_name = f"conv{index}", f"bn{index}"
+        self.add_module(self.conv_name, conv)
+        self.add_module(self.bn_name, bn)
+        self.first = shortcut is not None
+        if shortcut is not None:
+            self.shortcut = shortcut
+        self.last = last
+        self.outputs = 1 if last else 2
+
+    def forward(self, x: Act) -> Act:
+        main = x if self.first else x[0]
+        out = getattr(self, self.bn_name)(getattr(self, self.conv_name)(main))
+        skip = self.shortcut(x) if self.first else x[1]
+        return torch.relu(out + skip) if self.last else (torch.relu(out), skip)
+
+
+def residual_parts(layers: Sequence[tuple[nn.Module, nn.Module]],
+                   shortcut: nn.Module) -> list[ResidualPart]:
+    """A residual block's ``(conv, bn)`` layers as :class:`ResidualPart` s (the modules
+    themselves, not copies): the first computes ``shortcut``, the last adds it."""
+    n = len(layers)
+    return [ResidualPart(i + 1, conv, bn, shortcut if i == 0 else None, last=i == n - 1)
+            for i, (conv, bn) in enumerate(layers)]
+
+
+def boundary_arity(net: BlockNet, k: int) -> int:
+    """Tensors crossing sharing point ``k`` of ``net`` (the output of block ``k - 1``): 2
+    inside a residual block (``(main, skip)``), else 1 (the input image at ``k = 0``)."""
+    return 1 if k == 0 else int(getattr(net.blocks[k - 1], "outputs", 1))
+
+
+def act_tensors(act: Act) -> list[torch.Tensor]:
+    """The tensors of one boundary activation, in order (a tensor: itself)."""
+    return [act] if isinstance(act, torch.Tensor) else list(act)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -364,6 +447,33 @@ def lenet(
 
 def mlpconv(
     num_classes: int, in_channels: int = 3, image_size: int = 32, width: float = 1.0,
+    batch_norm: bool = True, dropout: float = 0.0,
+) -> BlockNet:
+    """The paper's CIFAR-10 network (Sarwar et al., IEEE Access 2019, approach 2; MatConvNet
+    NIN-style): ``[5x5 128, 1x1 100, 1x1 64] maxpool 3/2``, ``[5x5 128, 1x1 128, 1x1 128]
+    maxpool 3/2``, ``[3x3 128, 1x1 128]``, then global average pooling and a linear output
+    layer (the same map as a 1x1 conv to the classes + GAP). ``width`` scales channels.
+    Stated deviations, both configurable: ``batch_norm`` after every conv (default on;
+    433,362 parameters at width 1 with 10 outputs, 432,430 without) and ``dropout`` after
+    each pooled block (default 0).
+    Blocks: three MlpConv blocks and the head (approach 2 clones the last two)."""
+    if image_size < 8:
+        raise LearningError(f"mlpconv needs images of at least 8x8 pixels, got {image_size}")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise LearningError(f"mlpconv dropout must be in [0, 1), got {dropout}")
+    w = [_scaled(c, width) for c in (128, 100, 64, 128, 128, 128, 128, 128)]
+    bn = bool(batch_norm)
+    b1 = ConvStack(in_channels, [(w[0], 5, 1, 2), (w[1], 1, 1, 0), (w[2], 1, 1, 0)],
+                   pool=nn.MaxPool2d(3, 2, 1), dropout=dropout, batch_norm=bn)
+    b2 = ConvStack(w[2], [(w[3], 5, 1, 2), (w[4], 1, 1, 0), (w[5], 1, 1, 0)],
+                   pool=nn.MaxPool2d(3, 2, 1), dropout=dropout, batch_norm=bn)
+    b3 = ConvStack(w[5], [(w[6], 3, 1, 1), (w[7], 1, 1, 0)], batch_norm=bn)
+    return BlockNet([b1, b2, b3, Head(w[7], num_classes, pool="gap")], name="mlpconv",
+                    input_shape=(in_channels, image_size, image_size))
+
+
+def nin(
+    num_classes: int, in_channels: int = 3, image_size: int = 32, width: float = 1.0,
     dropout: float = 0.5,
 ) -> BlockNet:
     """Three MlpConv blocks (Network-in-Network, Lin et al. 2014, CIFAR-10 configuration):
@@ -372,7 +482,7 @@ def mlpconv(
     1x1-conv-to-classes + GAP is the same map as GAP + linear). ``width`` scales channels.
     BatchNorm after every conv keeps training stable without NIN's hand-tuned schedule."""
     if image_size < 8:
-        raise LearningError(f"mlpconv needs images of at least 8x8 pixels, got {image_size}")
+        raise LearningError(f"nin needs images of at least 8x8 pixels, got {image_size}")
     w = [_scaled(c, width) for c in (192, 160, 96, 192, 192, 192, 192, 192, 192)]
     b1 = ConvStack(
         in_channels, [(w[0], 5, 1, 2), (w[1], 1, 1, 0), (w[2], 1, 1, 0)],
@@ -383,7 +493,7 @@ def mlpconv(
         pool=nn.AvgPool2d(3, 2, 1), dropout=dropout, batch_norm=True,
     )
     b3 = ConvStack(w[5], [(w[6], 3, 1, 1), (w[7], 1, 1, 0), (w[8], 1, 1, 0)], batch_norm=True)
-    return BlockNet([b1, b2, b3, Head(w[8], num_classes, pool="gap")], name="mlpconv",
+    return BlockNet([b1, b2, b3, Head(w[8], num_classes, pool="gap")], name="nin",
                     input_shape=(in_channels, image_size, image_size))
 
 
@@ -395,11 +505,21 @@ _RESNETS = {
 }
 
 
+GRANULARITIES = ("layer", "block")
+
+
 def resnet(
     depth_name: str, num_classes: int, in_channels: int = 3, image_size: int = 32,
-    width: float = 1.0,
+    width: float = 1.0, granularity: str = "layer",
 ) -> BlockNet:
-    """ResNet-18/34/50/101 (He et al. 2016). Blocks: stem, every residual block, head."""
+    """ResNet-18/34/50/101 (He et al. 2016). Blocks: the stem, then with ``granularity =
+    "layer"`` every conv layer of every residual block (:class:`ResidualPart`: the paper's
+    sharing points are conv layers with their BatchNorm and ReLU), with ``"block"`` every
+    residual block, then the head. Both build the same modules with the same parameters (in
+    the same construction order, so the same seed gives the same weights)."""
+    if granularity not in GRANULARITIES:
+        raise LearningError(f"resnet granularity {granularity!r} is unknown; use "
+                            f"{' or '.join(GRANULARITIES)}")
     block_cls, counts = _RESNETS[depth_name]
     c = _scaled(64, width)
     if image_size <= 32:  # CIFAR-style stem (He et al. 2016, Sec. 4.2)
@@ -417,7 +537,8 @@ def resnet(
         planes = _scaled(64 * 2**stage, width)
         for i in range(n):
             stride = 2 if (i == 0 and stage > 0) else 1
-            blocks.append(block_cls(c_in, planes, stride))
+            block = block_cls(c_in, planes, stride)
+            blocks.extend(block.parts() if granularity == "layer" else [block])
             c_in = planes * block_cls.expansion
     blocks.append(Head(c_in, num_classes, pool="gap"))
     return BlockNet(blocks, name=depth_name, input_shape=(in_channels, image_size, image_size))
@@ -435,6 +556,7 @@ ModelFactory = Callable[..., BlockNet]
 MODELS: dict[str, ModelFactory] = {
     "lenet": lenet,
     "mlpconv": mlpconv,
+    "nin": nin,
     **{name: functools.partial(resnet, name) for name in _RESNETS},
 }
 
@@ -488,7 +610,8 @@ def build_model(
     :class:`BlockNet`, checked by :func:`check_blocknet`.
 
     ``width`` multiplies every layer's channel count (1.0 = the published sizes). Extra keyword
-    arguments go to the factory (``maps``/``activation`` for lenet, ``dropout`` for mlpconv).
+    arguments go to the factory (``maps``/``activation`` for lenet, ``batch_norm``/``dropout``
+    for mlpconv, ``dropout`` for nin).
     """
     if num_classes < 1:
         raise LearningError(f"num_classes must be >= 1, got {num_classes}")

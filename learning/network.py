@@ -11,6 +11,7 @@ Branch kinds:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -46,23 +47,63 @@ class CloneBranch(nn.Module):
 
 class WidenBranch(nn.Module):
     """Approach 1: new maps ``new_maps(acts[n-2])`` next to the frozen old maps ``acts[n-1]``,
-    then a new output layer over both (only ``new_maps.new_unit`` and ``head`` train)."""
+    then a new output layer over both (only ``new_maps.new_unit`` and ``head`` train).
+
+    Cumulative growth (``widen_cumulative``, the paper's Table 1): ``earlier`` holds the maps of
+    every earlier installment (their branches' ``new_maps``, frozen, referenced in a plain list:
+    neither owned, trained nor saved here); the head reads ``[old maps, earlier installments'
+    maps in task order, own new maps]``."""
 
     kind = "widen"
 
-    def __init__(self, num_blocks: int, new_maps: WidenedMaps, head: nn.Module) -> None:
+    def __init__(self, num_blocks: int, new_maps: WidenedMaps, head: nn.Module,
+                 earlier: Sequence[WidenedMaps] = ()) -> None:
         super().__init__()
         self.num_blocks = int(num_blocks)
         self.share_k = self.num_blocks - 2
         self.new_maps = new_maps
         self.head = head
+        self._earlier = list(earlier)
+
+    @property
+    def earlier(self) -> list[WidenedMaps]:
+        """The frozen maps of earlier installments this branch reads (task order)."""
+        return list(self._earlier)
+
+    @property
+    def added_maps(self) -> int:
+        """Maps this branch adds to the base's last conv layer: earlier installments' + own."""
+        return sum(_new_conv(m).out_channels for m in [*self._earlier, self.new_maps])
+
+    def reused_params(self) -> int:
+        """Parameters (elements) of the earlier installments' frozen maps it reads."""
+        return sum(p.numel() for m in self._earlier for p in m.parameters())
 
     def needs(self) -> int:
         return self.num_blocks - 1
 
     def forward(self, acts: Sequence[torch.Tensor]) -> torch.Tensor:
-        new = self.new_maps(acts[self.num_blocks - 2])
-        return self.head(torch.cat([acts[self.num_blocks - 1], new], dim=1))
+        x = acts[self.num_blocks - 2]
+        maps = [acts[self.num_blocks - 1]]
+        if self._earlier:
+            with torch.no_grad():
+                maps += [m(x) for m in self._earlier]
+        maps.append(self.new_maps(x))
+        return self.head(torch.cat(maps, dim=1))
+
+    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
+        """``.to()`` / ``.double()`` also reach the referenced earlier maps (a copied network
+        moved to another device)."""
+        super()._apply(fn, recurse)
+        for m in self._earlier:
+            m._apply(fn, recurse)
+        return self
+
+
+def _new_conv(maps: WidenedMaps) -> nn.Conv2d:
+    from learning.widening import last_conv
+
+    return last_conv(maps.new_unit)
 
 
 Branch = CloneBranch | WidenBranch
@@ -164,8 +205,8 @@ def make_clone_branch(
     return branch
 
 
-def make_widen_branch(base: BlockNet, new_maps: int, num_classes: int, seed: int) -> WidenBranch:
-    """Approach 1 branch: ``new_maps`` new kernels in the last conv layer + new output neurons."""
+def _widenable(base: BlockNet) -> ConvStack:
+    """The base's last feature block (a ConvStack before a Head), or a LearningError."""
     n = len(base.blocks)
     last = base.blocks[-2] if n >= 2 else None
     if not isinstance(last, ConvStack) or not isinstance(base.blocks[-1], Head):
@@ -173,22 +214,96 @@ def make_widen_branch(base: BlockNet, new_maps: int, num_classes: int, seed: int
             "approach 1 (widen) needs a model whose last feature block is a ConvStack and whose "
             "head is a Head (lenet, mlpconv); use approach clone or partial for this model"
         )
+    if getattr(base, "input_shape", None) is None:
+        raise LearningError("base network lacks input_shape; build it with build_model")
+    return last
+
+
+def _head_for(base: BlockNet, feat: torch.Tensor, num_classes: int) -> Head:
+    """A fresh output layer over features ``feat`` (one probe image) for ``num_classes``."""
+    pool = base.blocks[-1].pool
+    in_features = feat.shape[1] if pool == "gap" else int(np.prod(feat.shape[1:]))
+    return Head(in_features, num_classes, pool=pool)
+
+
+def make_widen_branch(base: BlockNet, new_maps: int, num_classes: int, seed: int,
+                      earlier: Sequence[WidenedMaps] = (),
+                      init: str = "distribution") -> WidenBranch:
+    """Approach 1 branch: ``new_maps`` new kernels in the last conv layer (started by ``init``,
+    :data:`learning.widening.WIDEN_INITS`, from the layer's learned kernels: the base's and
+    ``earlier`` installments') + new output neurons over the old, ``earlier`` and new maps."""
+    from learning.widening import init_new_kernels, last_conv
+
+    last = _widenable(base)
+    n = len(base.blocks)
     torch.manual_seed(seed)
     maps = last.widen(new_maps)
-    with torch.no_grad():
-        probe = torch.zeros(1, *base.input_shape) if hasattr(base, "input_shape") else None
-    if probe is None:
-        raise LearningError("base network lacks input_shape; build it with build_model")
-    acts = trunk_acts(base, probe, n - 1)
+    learned = [last_conv(last.units[-1]), *(_new_conv(m) for m in earlier)]
+    init_new_kernels(_new_conv(maps), learned, init, seed)
+    branch = WidenBranch(n, maps, nn.Identity(), earlier)
+    probe = torch.zeros(1, *base.input_shape)
     was = maps.training
     maps.eval()
     with torch.no_grad():
-        feat = torch.cat([acts[n - 1], maps(acts[n - 2])], dim=1)
+        feat = branch(trunk_acts(base, probe, n - 1))
     maps.train(was)
-    head_pool = base.blocks[-1].pool
-    in_features = feat.shape[1] if head_pool == "gap" else int(np.prod(feat.shape[1:]))
-    head = Head(in_features, num_classes, pool=head_pool)
-    return WidenBranch(n, maps, head)
+    branch.head = _head_for(base, feat, num_classes)
+    return branch
+
+
+def make_widened_clone(source: BlockNet | CloneBranch, base: BlockNet, new_maps: int,
+                       num_classes: int, seed: int, init: str = "distribution") -> CloneBranch:
+    """Approach 1 without sharing (the paper's Table 1): the whole ``source`` network (the
+    base, or the previous installment's full-depth no-sharing branch) copied with ``new_maps``
+    more maps in its last conv layer (started by ``init`` from that layer's kernels) and a new
+    output layer; every parameter trainable, read from the input image (``share_k = 0``)."""
+    from learning.widening import grown_stack, init_new_kernels, last_conv
+
+    _widenable(base)
+    if isinstance(source, CloneBranch) and source.share_k != 0:
+        raise LearningError("a no-sharing widened network needs a full-depth source branch")
+    src = list(source.blocks)
+    torch.manual_seed(seed)
+    new_unit = src[-2].widen(new_maps).new_unit
+    init_new_kernels(last_conv(new_unit), [last_conv(src[-2].units[-1])], init, seed)
+    blocks = [copy.deepcopy(b) for b in src[:-2]] + [grown_stack(src[-2], new_unit)]
+    with torch.no_grad():
+        feat = torch.zeros(1, *base.input_shape)
+        for b in blocks:
+            feat = b.eval()(feat)
+    head = _head_for(base, feat, num_classes)
+    branch = CloneBranch(0, [*blocks, head]).train()
+    for p in branch.parameters():
+        p.requires_grad_(True)
+    return branch
+
+
+def network_notation(base: BlockNet, branch: nn.Module | None = None) -> str:
+    """The paper's network notation (Sarwar et al., Table 1) of the network a task uses:
+    ``[784 4c5 2s 6c5 2s 5o]`` = input pixels, ``<maps>c<kernel>`` per conv layer, ``<k>s`` per
+    k x k subsampling, ``<outputs>o``. ``branch``: ``None`` (the base), a widen branch (the
+    base's last conv layer + its added maps) or a clone branch (trunk + its blocks). ``""``
+    when a block is not a ConvStack or Head (e.g. a ResNet)."""
+    blocks, extra = list(base.blocks), 0
+    if isinstance(branch, WidenBranch):
+        blocks, extra = [*blocks[:-1], branch.head], branch.added_maps
+    elif isinstance(branch, CloneBranch):
+        blocks = [*blocks[: branch.share_k], *branch.blocks]
+    parts = [str(int(np.prod(base.input_shape or (0,))))]
+    for i, b in enumerate(blocks):
+        if isinstance(b, Head):
+            parts.append(f"{b.fc.out_features}o")
+            continue
+        if not isinstance(b, ConvStack):
+            return ""
+        for j, unit in enumerate(b.units):
+            conv = unit[0]
+            more = extra if (i == len(blocks) - 2 and j == len(b.units) - 1) else 0
+            parts.append(f"{conv.out_channels + more}c{conv.kernel_size[0]}")
+        if isinstance(b.pool, nn.AvgPool2d | nn.MaxPool2d):
+            k = b.pool.kernel_size
+            parts.append(f"{k if isinstance(k, int) else k[0]}s")
+    return "[" + " ".join(parts) + "]"
 
 
 def own_params(branch: nn.Module) -> int:

@@ -39,11 +39,59 @@ class BranchInfo:
     epochs: int
     train_images: int
     param_digest: str
+    network: str = ""  # the task's network in the paper's notation, "[784 4c5 2s 6c5 2s 5o]"
+
+
+@dataclass
+class InstallmentRow:
+    """One row of the paper's Table 1 layout: task ``task``'s classes, its network and the test
+    accuracy of its branch alone on its own classes (task known; the paper's per-installment
+    accuracy) with and without sharing. Task 0 (the base) has no "with sharing" value."""
+
+    task: int
+    classes: list[int]
+    class_names: str  # "0-9", "A-E": first-last class name of the task
+    network: str  # paper notation of the sharing method's network at this task ("" if none)
+    with_sharing_test_acc_pct: float | None
+    without_sharing_test_acc_pct: float | None  # None when the no-sharing baseline did not run
+    with_sharing_trained_params: int | None
+    without_sharing_trained_params: int | None
+
+
+def installment_rows(methods: list[MethodResult], class_names: list[str]) -> list[InstallmentRow]:
+    """Per-task rows of the ``sharing`` and ``no-sharing`` methods (:class:`InstallmentRow`)."""
+    by = {m.method: m for m in methods}
+    share, noshare = by.get("sharing"), by.get("no-sharing")
+    ref = share or noshare
+    if ref is None:
+        return []
+    rows = []
+    for t, b in enumerate(ref.branches):
+        s = share.branches[t] if share is not None and t > 0 else None
+        n = noshare.branches[t] if noshare is not None else (b if t == 0 else None)
+        names = [class_names[c] if c < len(class_names) else str(c) for c in b.classes]
+        rows.append(InstallmentRow(
+            task=t, classes=list(b.classes),
+            class_names=names[0] if len(names) == 1 else f"{names[0]}-{names[-1]}",
+            network=b.network,
+            with_sharing_test_acc_pct=s.test_acc_task_aware_pct if s else None,
+            without_sharing_test_acc_pct=n.test_acc_task_aware_pct if n else None,
+            with_sharing_trained_params=s.trained_params if s else None,
+            without_sharing_trained_params=n.trained_params if n else None,
+        ))
+    return rows
 
 
 @dataclass
 class SweepPoint:
-    """The new-task branch (task 1) trained at one sharing point."""
+    """The new-task branch (task 1) trained at one sharing point. ``sharing_point_pct`` is the
+    exact share of the base network's parameters in the first ``share_k`` blocks;
+    ``target_pcts`` the ``sweep_percents`` targets this point is the nearest of (empty when
+    the sweep covers every point, or for the no-sharing reference added to the targets).
+    With ``sweep_updated``: the updated network (base + every installment's branch at this
+    point) evaluated on all classes after the last task, top-1 by the experiment's
+    combination rule ``updated_rule`` and by the paper's ``max-softmax`` rule (the paper's
+    Fig. 2b); ``None`` otherwise."""
 
     share_k: int
     sharing_point_pct: float
@@ -53,6 +101,10 @@ class SweepPoint:
     test_acc_pct: float
     train_time_s: float
     chosen: bool = False
+    target_pcts: list[float] = field(default_factory=list)
+    updated_rule: str | None = None
+    updated_top1_pct: float | None = None
+    updated_max_softmax_top1_pct: float | None = None
 
 
 @dataclass
@@ -107,6 +159,7 @@ class Results:
     wall_time_s: float = 0.0
     resumed_stages: list[str] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
+    installments: list[InstallmentRow] = field(default_factory=list)  # Table 1 layout
 
     def method(self, name: str) -> MethodResult:
         for m in self.methods:
@@ -150,8 +203,8 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 
 def write_results(res: Results, out_dir: Path) -> list[Path]:
-    """results.json, summary.csv, accuracy_matrix.csv, branches.csv, sweep.csv,
-    combination.csv (atomic)."""
+    """results.json, installments.csv, summary.csv, accuracy_matrix.csv, branches.csv,
+    sweep.csv, combination.csv (atomic)."""
     summary = [{
         "method": m.method, "top1_pct": m.top1_pct, "top5_pct": m.top5_pct,
         "avg_forgetting_pct": m.avg_forgetting_pct, "trained_params": m.trained_params,
@@ -168,7 +221,8 @@ def write_results(res: Results, out_dir: Path) -> list[Path]:
          for k, v in dataclasses.asdict(b).items()}
         for m in res.methods for b in m.branches
     ]
-    sweep = [dataclasses.asdict(p) for p in res.sweep]
+    sweep = [{k: (" ".join(f"{x:g}" for x in v) if isinstance(v, list) else v)
+              for k, v in dataclasses.asdict(p).items()} for p in res.sweep]
     combos = [{
         "method": c.method, "rule": c.rule, "top1_pct": c.top1_pct, "top5_pct": c.top5_pct,
         "task_id_pct": c.task_id_pct[-1] if c.task_id_pct else None,
@@ -176,8 +230,11 @@ def write_results(res: Results, out_dir: Path) -> list[Path]:
         "macs_per_inference": c.macs_per_inference,
         **{f"all_class_after_task{t}_pct": a for t, a in enumerate(c.all_class_pct)},
     } for c in res.combinations]
+    installments = [{k: (" ".join(map(str, v)) if isinstance(v, list) else v)
+                     for k, v in dataclasses.asdict(r).items()} for r in res.installments]
     files = {
         "results.json": results_json(res),
+        "installments.csv": _csv(installments),
         "summary.csv": _csv(summary),
         "accuracy_matrix.csv": _csv(matrix),
         "branches.csv": _csv(branches),
@@ -229,6 +286,9 @@ def format_results(res: Results) -> str:
     rule = next((m.combiner for m in res.methods if m.combiner), None)
     out.append(f"task j %: accuracy on task j's test images over all classes (branches combined "
                f"by the rule `{rule}`); task-aware: each branch on its own classes.")
+    if res.installments:
+        out.append("")
+        out.append(installment_table(res))
     if res.combinations:
         out.append("")
         out.append(combination_table(res))
@@ -236,12 +296,7 @@ def format_results(res: Results) -> str:
         out.append("")
         out.append(f"Sharing sweep on task 1 (pick: largest sharing within {res.tolerance_pct} "
                    "points of no sharing, on the validation split):")
-        out.append(markdown_table(
-            ["blocks shared", "base params shared %", "task net shared %", "trained params",
-             "val acc %", "test acc %", "chosen"],
-            [[str(p.share_k), f"{p.sharing_point_pct:.2f}", f"{p.shared_pct:.2f}",
-              str(p.trained_params), _fmt(p.val_acc_pct), _fmt(p.test_acc_pct),
-              "*" if p.chosen else ""] for p in res.sweep]))
+        out.append(sweep_table(res))
     for m in res.methods:
         if m.method == "joint":
             continue
@@ -251,6 +306,33 @@ def format_results(res: Results) -> str:
             ["after"] + [f"task {j}" for j in range(ntask)],
             [[str(t)] + [_fmt(a) for a in row] for t, row in enumerate(m.accuracy_matrix_pct)]))
     return "\n".join(out)
+
+
+def installment_table(res: Results) -> str:
+    """Per installment, the paper's Table 1 layout: classes, network, test accuracy of the
+    task's network on its own classes with and without sharing."""
+    rows = [[r.class_names, r.network or "-", _fmt(r.with_sharing_test_acc_pct, 2),
+             _fmt(r.without_sharing_test_acc_pct, 2)] for r in res.installments]
+    return ("Per installment (each task's network alone on its own test images, %):\n"
+            + markdown_table(["classes", "network", "with sharing", "without sharing"], rows))
+
+
+def sweep_table(res: Results) -> str:
+    """The sharing sweep: target and exact shares, task 1's branch accuracy and, with
+    ``sweep_updated``, the updated network's all-class top-1 by both rules."""
+    updated = any(p.updated_top1_pct is not None for p in res.sweep)
+    rule = next((p.updated_rule for p in res.sweep if p.updated_rule), "")
+    header = ["blocks shared", "target %", "base params shared %", "task net shared %",
+              "trained params", "val acc %", "test acc %"]
+    header += [f"updated all-class % ({rule})", "updated all-class % (max-softmax)"] * updated
+    rows = []
+    for p in res.sweep:
+        row = [str(p.share_k), " ".join(f"{t:g}" for t in p.target_pcts) or "-",
+               f"{p.sharing_point_pct:.2f}", f"{p.shared_pct:.2f}", str(p.trained_params),
+               _fmt(p.val_acc_pct), _fmt(p.test_acc_pct)]
+        row += [_fmt(p.updated_top1_pct), _fmt(p.updated_max_softmax_top1_pct)] * updated
+        rows.append(row + ["*" if p.chosen else ""])
+    return markdown_table(header + ["chosen"], rows)
 
 
 def combination_table(res: Results) -> str:

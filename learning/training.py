@@ -29,6 +29,7 @@ sweep) in spawned worker processes with a fixed thread count each.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import hashlib
 import logging
@@ -81,6 +82,7 @@ class OptimizerSpec:
     lr: float = 0.01
     momentum: float = 0.0
     weight_decay: float = 0.0
+    nesterov: bool = False  # SGD only: Nesterov momentum (Sutskever et al., ICML 2013)
 
     def __post_init__(self) -> None:
         if self.name not in OPTIMIZER_NAMES:
@@ -91,6 +93,8 @@ class OptimizerSpec:
                 f"momentum={self.momentum}, weight_decay={self.weight_decay}")
         if self.name == "adam" and self.momentum:
             object.__setattr__(self, "momentum", 0.0)  # Adam has no momentum argument
+        if self.nesterov and (self.name != "sgd" or self.momentum <= 0):
+            raise LearningError("nesterov needs optimizer sgd with momentum > 0")
 
     @classmethod
     def from_config(cls, cfg: ExperimentConfig | dict[str, Any]) -> OptimizerSpec:
@@ -103,11 +107,13 @@ class OptimizerSpec:
         dflt = ExperimentConfig()
         return cls(name=str(d.get("optimizer", dflt.optimizer)), lr=float(d.get("lr", dflt.lr)),
                    momentum=float(d.get("momentum", dflt.momentum)),
-                   weight_decay=float(d.get("weight_decay", dflt.weight_decay)))
+                   weight_decay=float(d.get("weight_decay", dflt.weight_decay)),
+                   nesterov=bool(d.get("nesterov", dflt.nesterov)))
 
     def label(self) -> str:
         """``sgd(lr=0.05, momentum=0.9, weight_decay=0.0005)`` (for reports)."""
         mom = f", momentum={self.momentum:g}" if self.name == "sgd" else ""
+        mom += ", nesterov" if self.nesterov else ""
         return f"{self.name}(lr={self.lr:g}{mom}, weight_decay={self.weight_decay:g})"
 
 
@@ -120,7 +126,99 @@ def build_optimizer(spec: OptimizerSpec, params: Sequence[torch.Tensor], *,
         return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay,
                                 foreach=foreach)
     return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum,
-                           weight_decay=spec.weight_decay, foreach=foreach)
+                           weight_decay=spec.weight_decay, nesterov=spec.nesterov,
+                           foreach=foreach)
+
+
+def _cosine(step: int, total: int, warmup: float) -> float:
+    """Cosine decay from 1 to 0 over ``total`` steps (Loshchilov & Hutter, ICLR 2017); no
+    warm-up (``warmup`` unused)."""
+    return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+
+
+def _onecycle(step: int, total: int, warmup: float) -> float:
+    """One-cycle (Smith & Topin 2017): linear rise from 0.1 to 1 over the first ``warmup``
+    share of the steps, then cosine decay to 0."""
+    up = max(1, int(round(warmup * total)))
+    if step < up:
+        return 0.1 + 0.9 * step / up
+    return 0.5 * (1.0 + math.cos(math.pi * min(step - up, total - up) / max(1, total - up)))
+
+
+def _triangular(step: int, total: int, warmup: float) -> float:
+    """Triangular (Smith, WACV 2017; the fast-CIFAR-10 recipes): linear rise from 0.2 to 1
+    over the first ``warmup`` share of the steps, then linear decay to 0."""
+    up = max(1, int(round(warmup * total)))
+    if step < up:
+        return 0.2 + 0.8 * step / up
+    return max(0.0, 1.0 - (step - up) / max(1, total - up))
+
+
+#: Learning-rate schedule name -> ``factor(step, total_steps, warmup_fraction)`` multiplying
+#: the optimizer's ``lr``. Add one by adding an entry.
+LR_SCHEDULES: dict[str, Callable[[int, int, float], float]] = {
+    "cosine": _cosine, "onecycle": _onecycle, "triangular": _triangular,
+}
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How :func:`train_model` trains, beyond the optimizer (defaults: the plain recipe).
+
+    ``lr_schedule`` (:data:`LR_SCHEDULES`) with ``warmup_fraction``; ``label_smoothing``
+    (Szegedy et al., CVPR 2016); ``translate``: augmentation shifts of up to this many pixels
+    (random crop of the zero-padded image) beside the random mirror; ``precision`` ``bf16``:
+    the training forward under CPU/CUDA bfloat16 autocast (weights, gradients and the
+    optimizer stay fp32); ``channels_last``: NHWC weights and inputs while training;
+    ``ema_decay``: weights replaced at the end by their per-step exponential moving average
+    (0 = off); ``trunk_views``: with augmentation and a frozen trunk, the trunk outputs of this
+    many seeded augmented views of every image are cached and each epoch picks one per image
+    (0 = the trunk runs every step); ``tta``: evaluation averages the logits of each image and
+    its mirror (:func:`batched`)."""
+
+    lr_schedule: str = "cosine"
+    warmup_fraction: float = 0.2
+    label_smoothing: float = 0.0
+    translate: int = 4
+    precision: str = "fp32"
+    channels_last: bool = False
+    ema_decay: float = 0.0
+    trunk_views: int = 0
+    tta: bool = False
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.lr_schedule in LR_SCHEDULES, "lr_schedule",
+             f"use one of: {', '.join(LR_SCHEDULES)}"),
+            (0.0 <= self.warmup_fraction < 1.0, "warmup_fraction", "use a share in [0, 1)"),
+            (0.0 <= self.label_smoothing < 1.0, "label_smoothing", "use a value in [0, 1)"),
+            (isinstance(self.translate, int) and 0 <= self.translate <= 16, "translate",
+             "use 0..16 pixels"),
+            (self.precision in PRECISIONS, "precision", f"use {' or '.join(PRECISIONS)}"),
+            (0.0 <= self.ema_decay < 1.0, "ema_decay", "use a decay in [0, 1); 0 = off"),
+            (isinstance(self.trunk_views, int) and 0 <= self.trunk_views <= 64, "trunk_views",
+             "use 0..64 views; 0 = no cache under augmentation"),
+        ]
+        for ok, key, fix in checks:
+            if not ok:
+                raise LearningError(f"bad {key} {getattr(self, key)!r}; {fix}")
+
+    @classmethod
+    def from_config(cls, cfg: ExperimentConfig | dict[str, Any]) -> Recipe:
+        """The recipe of an experiment config (or its ``dataclasses.asdict`` dict)."""
+        d = cfg if isinstance(cfg, dict) else dataclasses.asdict(cfg)
+        names = [f.name for f in dataclasses.fields(cls)]
+        return cls(**{k: d[k] for k in names if k in d})
+
+    def autocast(self, device: torch.device | str) -> contextlib.AbstractContextManager[Any]:
+        """bfloat16 autocast on ``device`` for ``precision = "bf16"``, else nothing."""
+        if self.precision != "bf16":
+            return contextlib.nullcontext()
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
 
 
 def stage_seed(seed: int, label: str) -> int:
@@ -147,18 +245,23 @@ def to_float(x: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -
     return t.float() * PIXEL_SCALE - 1.0
 
 
-def augment(xb: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Random crop with 4-pixel zero padding and random horizontal flip (per image)."""
-    n, _, h, w = xb.shape
-    padded = nn.functional.pad(xb, (4, 4, 4, 4))
-    dy = torch.randint(0, 9, (n,), generator=g)
-    dx = torch.randint(0, 9, (n,), generator=g)
+def augment(xb: torch.Tensor, g: torch.Generator, translate: int = 4) -> torch.Tensor:
+    """Random crop of the image zero-padded by ``translate`` pixels (a shift of up to
+    ``translate`` pixels each way) and random horizontal flip, per image; draws ``dy``, ``dx``
+    (skipped when ``translate`` is 0), then the flips, from ``g``."""
+    n, c, h, w = xb.shape
+    out = xb
+    if translate > 0:
+        t = translate
+        padded = nn.functional.pad(xb, (t, t, t, t))
+        dy = torch.randint(0, 2 * t + 1, (n,), generator=g)
+        dx = torch.randint(0, 2 * t + 1, (n,), generator=g)
+        rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+        cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
+        out = padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None],
+                     rows, cols]
     flip = torch.rand(n, generator=g) < 0.5
-    out = torch.empty_like(xb)
-    for i in range(n):
-        img = padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w]
-        out[i] = img.flip(-1) if flip[i] else img
-    return out
+    return torch.where(flip[:, None, None, None], out.flip(-1), out)
 
 
 @dataclass
@@ -176,6 +279,8 @@ class TrainStats:
     trunk_cache_reason: str = ""
     trunk_cache_bytes: int = 0  # bytes of cached trunk outputs
     trunk_cache_time_s: float = 0.0  # seconds spent building the cache (part of train_time_s)
+    trunk_views: int = 0  # augmented views per image in the trunk cache (0: plain images)
+    resumed_from_epoch: int = 0  # epochs restored from an epoch checkpoint
 
 
 def _as_list(out: object, batch: int) -> list[torch.Tensor]:
@@ -202,6 +307,38 @@ def trunk_outputs(
     return [o[:r].contiguous() for o in outs]
 
 
+def view_generator(seed: int, view: int) -> torch.Generator:
+    """The generator of augmented view ``view`` of a training run seeded ``seed``."""
+    return torch.Generator().manual_seed(stage_seed(seed, f"view{view}"))
+
+
+def _view_batches(
+    xt: torch.Tensor, batch_size: int, views: int, seed: int, translate: int,
+    device: torch.device | str,
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """``(first row, float batch)`` over the images ``xt`` (``views`` = 0) or over ``views``
+    augmented copies of them, view after view (view ``v`` drawn from
+    :func:`view_generator` batch by batch)."""
+    n = int(xt.shape[0])
+    if views == 0:
+        for s in range(0, n, batch_size):
+            yield s, to_float(xt[s : s + batch_size], device)
+        return
+    for v in range(views):
+        g = view_generator(seed, v)
+        for s in range(0, n, batch_size):
+            yield v * n + s, augment(to_float(xt[s : s + batch_size]), g, translate).to(device)
+
+
+def augmented_views(x: np.ndarray | torch.Tensor, batch_size: int, views: int, seed: int,
+                    translate: int = 4) -> torch.Tensor:
+    """The ``views`` x ``len(x)`` float images a ``views``-view :class:`TrunkCache` is built
+    from, stacked in its row order (for checks; the cache never materializes them)."""
+    xt = torch.as_tensor(x)
+    return torch.cat([b for _, b in _view_batches(xt, batch_size, views, seed, translate,
+                                                   "cpu")])
+
+
 class TrunkCache:
     """Trunk outputs of every training image, in memory (tensors on the training device) or
     in float memmaps in a temporary folder; :meth:`gather` returns rows in the order asked."""
@@ -218,22 +355,26 @@ class TrunkCache:
         cls, trunk: Callable[[torch.Tensor], Feats], x: np.ndarray | torch.Tensor,
         batch_size: int, *, limit_bytes: int = DEFAULT_CACHE_LIMIT_BYTES,
         cache_dir: str | Path | None = None, device: torch.device | str = "cpu",
-        progress: bool = False, desc: str = "trunk cache",
+        progress: bool = False, desc: str = "trunk cache", views: int = 0, seed: int = 0,
+        translate: int = 4,
     ) -> TrunkCache | str:
-        """Run ``trunk`` once over ``x`` (uint8 images) in batches of ``batch_size``. Returns
-        the cache, or a one-line reason (str) when it fits neither the ``limit_bytes`` memory
-        bound nor the free disk space."""
+        """Run ``trunk`` once over ``x`` (uint8 images) in batches of ``batch_size``. With
+        ``views`` > 0: over ``views`` augmented copies instead (:func:`augmented_views`; row
+        ``v * len(x) + i`` holds view ``v`` of image ``i``). Returns the cache, or a one-line
+        reason (str) when it fits neither the ``limit_bytes`` memory bound nor the free disk
+        space."""
         xt = torch.as_tensor(x)
         n = int(xt.shape[0])
+        rows = n * max(1, views)
         store: list[Any] = []
         cache: TrunkCache | None = None
         try:
-            with tqdm(total=n, desc=desc, disable=not progress, leave=False, unit="img") as bar:
-                for s in range(0, n, batch_size):
-                    outs = trunk_outputs(trunk, to_float(xt[s : s + batch_size], device),
-                                         batch_size)
+            with tqdm(total=rows, desc=desc, disable=not progress, leave=False,
+                      unit="img") as bar:
+                for s, xb in _view_batches(xt, batch_size, views, seed, translate, device):
+                    outs = trunk_outputs(trunk, xb, batch_size)
                     if cache is None:
-                        made = cls._allocate(outs, n, limit_bytes, cache_dir)
+                        made = cls._allocate(outs, rows, limit_bytes, cache_dir)
                         if isinstance(made, str):
                             return made
                         cache, store = made, made.store
@@ -302,75 +443,110 @@ _TRUNK_LABEL = {"none": None, "off": "uncached", "memory": "cached", "disk": "ca
 
 
 def _optimizer_and_schedule(
-    modules: nn.Module, spec: tuple[str, float, float, float], *, n: int, epochs: int,
+    modules: nn.Module, spec: OptimizerSpec, recipe: Recipe, *, n: int, epochs: int,
     batch_size: int, desc: str,
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR, int, int]:
-    """The optimizer ``OptimizerSpec(*spec)`` (name, lr, momentum, weight decay) over the
-    ``requires_grad`` parameters of ``modules`` and its cosine learning-rate schedule over all
-    steps of ``epochs`` epochs of ``n`` images in batches of ``batch_size``; returns
-    ``(optimizer, schedule, steps per epoch, total steps)``."""
+    """The optimizer ``spec`` over the ``requires_grad`` parameters of ``modules`` and the
+    recipe's learning-rate schedule over all steps of ``epochs`` epochs of ``n`` images in
+    batches of ``batch_size``; returns ``(optimizer, schedule, steps per epoch, total
+    steps)``."""
     params = [p for p in modules.parameters() if p.requires_grad]
     if not params:
         raise RuntimeError(f"{desc}: nothing to train")
-    opt = build_optimizer(OptimizerSpec(*spec), params)
+    opt = build_optimizer(spec, params)
     steps_per_epoch = math.ceil(n / batch_size)
     total = epochs * steps_per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total) / total))
-    )
+    factor, warm = LR_SCHEDULES[recipe.lr_schedule], recipe.warmup_fraction
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: factor(s, total, warm))
     return opt, sched, steps_per_epoch, total
+
+
+class _Ema:
+    """Exponential moving average (decay ``d`` per step) of the trainable parameters of a
+    module and of the running statistics of its trainable BatchNorm layers; frozen tensors
+    are never touched."""
+
+    def __init__(self, modules: nn.Module, decay: float) -> None:
+        live: dict[int, torch.Tensor] = {}
+        for p in modules.parameters():
+            if p.requires_grad:
+                live[id(p)] = p
+        for m in modules.modules():
+            if (isinstance(m, nn.modules.batchnorm._BatchNorm) and m.weight is not None
+                    and m.weight.requires_grad and m.running_mean is not None):
+                live[id(m.running_mean)], live[id(m.running_var)] = m.running_mean, m.running_var
+        self.decay = decay
+        self.live = list(live.values())
+        self.avg = [t.detach().clone() for t in self.live]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        for a, t in zip(self.avg, self.live, strict=True):
+            a.lerp_(t.detach(), 1.0 - self.decay)
+
+    @torch.no_grad()
+    def apply(self) -> None:
+        """Copy the averages into the module."""
+        for a, t in zip(self.avg, self.live, strict=True):
+            t.copy_(a)
 
 
 @dataclass
 class _TrunkPlan:
     """How the frozen trunk runs while training: ``mode`` (``TrainStats.trunk_cache``),
-    ``cache`` (set when ``mode`` is ``memory`` or ``disk``), ``reason`` it is not cached, and
-    ``cache_s`` seconds spent building the cache."""
+    ``cache`` (set when ``mode`` is ``memory`` or ``disk``; ``views`` augmented views per
+    image, 0 = the plain images), ``reason`` it is not cached, and ``cache_s`` seconds spent
+    building the cache."""
 
     mode: str = "none"
     reason: str = ""
     cache_s: float = 0.0
     cache: TrunkCache | None = None
+    views: int = 0
 
 
 def _plan_trunk(
     trunk: Callable[[torch.Tensor], Feats] | None, xt: torch.Tensor, batch_size: int, *,
     use_augment: bool, cache_trunk: bool, cache_limit_bytes: int,
     cache_dir: str | Path | None, device: torch.device | str, progress: bool, desc: str,
-    t0: float,
+    t0: float, recipe: Recipe, seed: int,
 ) -> _TrunkPlan:
     """Decide whether the trunk outputs are cached and, if so, build the cache (its time is
-    counted from ``t0``, the start of training); logs why they are not cached."""
-    cache: TrunkCache | None = None
-    mode, reason, cache_s = "none", "", 0.0
-    if trunk is not None:
-        mode = "off"
-        if use_augment:
-            reason = "data augmentation changes the trunk's input every epoch"
-        elif not cache_trunk:
-            reason = "trunk caching disabled"
+    counted from ``t0``, the start of training; under augmentation ``recipe.trunk_views``
+    seeded views per image); logs why they are not cached."""
+    if trunk is None:
+        return _TrunkPlan()
+    plan = _TrunkPlan(mode="off")
+    views = recipe.trunk_views if use_augment else 0
+    if use_augment and not views:
+        plan.reason = ("data augmentation changes the trunk's input every epoch (set "
+                       "trunk_views to cache augmented views)")
+    elif not cache_trunk:
+        plan.reason = "trunk caching disabled"
+    else:
+        with deterministic(), recipe.autocast(device):
+            built = TrunkCache.build(trunk, xt, batch_size, limit_bytes=cache_limit_bytes,
+                                     cache_dir=cache_dir, device=device, progress=progress,
+                                     desc=f"{desc} trunk", views=views, seed=seed,
+                                     translate=recipe.translate)
+        plan.cache_s = time.perf_counter() - t0
+        if isinstance(built, str):
+            plan.reason = built
         else:
-            with deterministic():
-                built = TrunkCache.build(trunk, xt, batch_size, limit_bytes=cache_limit_bytes,
-                                         cache_dir=cache_dir, device=device, progress=progress,
-                                         desc=f"{desc} trunk")
-            cache_s = time.perf_counter() - t0
-            if isinstance(built, str):
-                reason = built
-            else:
-                cache, mode = built, built.mode
-        if reason:
-            _log.info("%s: trunk outputs not cached: %s", desc, reason)
-            if progress:
-                tqdm.write(f"{desc}: trunk outputs not cached: {reason}")
-    return _TrunkPlan(mode=mode, reason=reason, cache_s=cache_s, cache=cache)
+            plan.cache, plan.mode, plan.views = built, built.mode, views
+    if plan.reason:
+        _log.info("%s: trunk outputs not cached: %s", desc, plan.reason)
+        if progress:
+            tqdm.write(f"{desc}: trunk outputs not cached: {plan.reason}")
+    return plan
 
 
 @dataclass
 class _Epoch:
     """What every training step reads: the (DDP-wrapped) forward, optimizer and schedule, the
     uint8 training images ``xt`` and labels ``yt`` (``n`` of them), the shuffling and
-    augmentation generator ``g``, the trunk and its plan, and the progress bar."""
+    augmentation generator ``g``, the trunk and its plan, the recipe, the weight average and
+    the progress bar."""
 
     step_forward: Callable[[Any], torch.Tensor]
     opt: torch.optim.Optimizer
@@ -386,19 +562,28 @@ class _Epoch:
     trunk: Callable[[torch.Tensor], Feats] | None
     plan: _TrunkPlan
     bar: tqdm
+    recipe: Recipe = Recipe()
+    ema: _Ema | None = None
 
 
-def _step_inputs(ep: _Epoch, full: torch.Tensor, mine: torch.Tensor, idx: torch.Tensor) -> Any:
-    """``forward``'s input for one step: the cached trunk outputs of images ``idx``, else the
-    batch ``full`` (augmented as a whole), this process's share ``mine``, through the trunk."""
+def _fmt(t: torch.Tensor, recipe: Recipe) -> torch.Tensor:
+    """``t`` in the recipe's memory format (4-D tensors only)."""
+    return t.contiguous(memory_format=recipe.memory_format()) if t.ndim == 4 else t
+
+
+def _step_inputs(ep: _Epoch, full: torch.Tensor, mine: torch.Tensor, idx: torch.Tensor,
+                 rows: torch.Tensor) -> Any:
+    """``forward``'s input for one step: the cached trunk outputs of rows ``rows`` (images
+    ``idx``, in the epoch's chosen views), else the batch ``full`` (augmented as a whole),
+    this process's share ``mine``, through the trunk."""
     cache, trunk = ep.plan.cache, ep.trunk
     if cache is not None:
-        feats: Any = cache.gather(idx, ep.device)
+        feats: Any = [_fmt(t, ep.recipe) for t in cache.gather(rows, ep.device)]
     else:
         xb = to_float(ep.xt[full])
         if ep.use_augment:
-            xb = augment(xb, ep.g)
-        feats = xb[mine].to(ep.device)
+            xb = augment(xb, ep.g, ep.recipe.translate)
+        feats = _fmt(xb[mine].to(ep.device), ep.recipe)
         if trunk is not None:
             feats = trunk_outputs(trunk, feats, ep.batch_size)
     if trunk is not None and len(feats) == 1:
@@ -407,10 +592,14 @@ def _step_inputs(ep: _Epoch, full: torch.Tensor, mine: torch.Tensor, idx: torch.
 
 
 def _train_epoch(ep: _Epoch, loss_v: float) -> float:
-    """One epoch: a fresh permutation drawn from ``ep.g``, then one optimizer and schedule
-    step per batch. Returns the last step's loss (``loss_v`` when the epoch has no step)."""
+    """One epoch: a fresh permutation drawn from ``ep.g`` (and, with cached views, one view
+    per image), then one optimizer and schedule step per batch. Returns the last step's loss
+    (``loss_v`` when the epoch has no step)."""
     batch_size = ep.batch_size
     perm = torch.randperm(ep.n, generator=ep.g)
+    views = ep.plan.views
+    offset = (torch.randint(0, views, (ep.n,), generator=ep.g) * ep.n if views
+              else torch.zeros(ep.n, dtype=torch.long))
     for s in range(ep.steps_per_epoch):
         full = perm[s * batch_size : (s + 1) * batch_size]
         # under torchrun: this process's share of the batch (augmentation draws
@@ -418,12 +607,16 @@ def _train_epoch(ep: _Epoch, loss_v: float) -> float:
         mine = distributed.shard(torch.arange(full.numel()))
         idx = full[mine]
         yb = ep.yt[idx].to(ep.device)
-        feats = _step_inputs(ep, full, mine, idx)
-        loss = nn.functional.cross_entropy(ep.step_forward(feats), yb)
+        with ep.recipe.autocast(ep.device):
+            logits = ep.step_forward(_step_inputs(ep, full, mine, idx, offset[idx] + idx))
+        loss = nn.functional.cross_entropy(logits.float(), yb,
+                                           label_smoothing=ep.recipe.label_smoothing)
         ep.opt.zero_grad(set_to_none=True)
         loss.backward()
         ep.opt.step()
         ep.sched.step()
+        if ep.ema is not None:
+            ep.ema.update()
         loss_v = float(loss.detach())
         ep.bar.update(1)
         post = {"loss": f"{loss_v:.3f}"}
@@ -433,12 +626,42 @@ def _train_epoch(ep: _Epoch, loss_v: float) -> float:
     return loss_v
 
 
-def _train_stats(epochs: int, total: int, n: int, t0: float, loss_v: float, plan: _TrunkPlan,
-                 nbytes: int) -> TrainStats:
-    """The :class:`TrainStats` of a finished run (``train_time_s`` counted from ``t0``)."""
-    return TrainStats(epochs, total, epochs * n, time.perf_counter() - t0, loss_v,
+def _train_stats(epochs: int, total: int, n: int, elapsed_s: float, loss_v: float,
+                 plan: _TrunkPlan, nbytes: int, resumed: int) -> TrainStats:
+    """The :class:`TrainStats` of a finished run (``elapsed_s`` seconds of training)."""
+    return TrainStats(epochs, total, epochs * n, elapsed_s, loss_v,
                       trunk_cache=plan.mode, trunk_cache_reason=plan.reason,
-                      trunk_cache_bytes=nbytes, trunk_cache_time_s=plan.cache_s)
+                      trunk_cache_bytes=nbytes, trunk_cache_time_s=plan.cache_s,
+                      trunk_views=plan.views, resumed_from_epoch=resumed)
+
+
+def epoch_state(ep: _Epoch, modules: nn.Module, epoch: int, loss_v: float,
+                elapsed_s: float) -> dict[str, Any]:
+    """Everything needed to resume training after ``epoch`` finished epochs: the weights,
+    optimizer, schedule, shuffling generator, global torch RNG (dropout) and weight average
+    (copies; ``torch.load(weights_only=True)`` reads it back)."""
+    return {
+        "epoch": epoch, "loss": loss_v, "elapsed_s": elapsed_s,
+        "modules": {k: v.detach().clone() for k, v in modules.state_dict().items()},
+        "opt": copy.deepcopy(ep.opt.state_dict()), "sched": ep.sched.state_dict(),
+        "g": ep.g.get_state(), "torch_rng": torch.get_rng_state(),
+        "ema": [a.clone() for a in ep.ema.avg] if ep.ema is not None else [],
+    }
+
+
+def _restore(state: dict[str, Any], ep: _Epoch, modules: nn.Module) -> tuple[int, float, float]:
+    """Load an :func:`epoch_state` into a fresh run; returns ``(epoch, loss, elapsed_s)``."""
+    modules.load_state_dict(state["modules"])
+    ep.opt.load_state_dict(state["opt"])
+    ep.sched.load_state_dict(state["sched"])
+    ep.g.set_state(state["g"])
+    torch.set_rng_state(state["torch_rng"])
+    if ep.ema is not None:
+        if len(state["ema"]) != len(ep.ema.avg):
+            raise LearningError("epoch checkpoint has no weight average; rerun with --fresh")
+        for a, b in zip(ep.ema.avg, state["ema"], strict=True):
+            a.copy_(b)
+    return int(state["epoch"]), float(state["loss"]), float(state["elapsed_s"])
 
 
 def train_model(
@@ -453,6 +676,7 @@ def train_model(
     momentum: float = 0.9,
     weight_decay: float = 5e-4,
     optimizer: str = "sgd",
+    nesterov: bool = False,
     use_augment: bool = False,
     seed: int = 0,
     device: torch.device | str = "cpu",
@@ -462,45 +686,66 @@ def train_model(
     cache_trunk: bool = True,
     cache_limit_bytes: int = DEFAULT_CACHE_LIMIT_BYTES,
     cache_dir: str | Path | None = None,
+    recipe: Recipe | None = None,
+    resume: dict[str, Any] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> TrainStats:
     """Train the ``requires_grad`` parameters of ``modules`` by cross-entropy of
-    ``forward(images)`` against ``y_local`` (labels 0..C-1), cosine learning-rate decay. The
-    optimizer is ``build_optimizer(OptimizerSpec(optimizer, lr, momentum, weight_decay))``.
+    ``forward(images)`` against ``y_local`` (labels 0..C-1) with ``recipe`` (default: cosine
+    decay, fp32, no smoothing). The optimizer is ``build_optimizer(OptimizerSpec(optimizer,
+    lr, momentum, weight_decay, nesterov))``.
 
     With a frozen ``trunk`` (image batch -> tensor or list of tensors, run without gradients),
-    ``forward`` receives ``trunk(images)`` instead of the images. Without augmentation and with
-    ``cache_trunk`` the trunk outputs are computed once (:class:`TrunkCache`; in memory up to
-    ``cache_limit_bytes``, else in a memmap under ``cache_dir``, default the system temp
-    folder) and each epoch trains only the branch."""
+    ``forward`` receives ``trunk(images)`` instead of the images. Without augmentation (or with
+    ``recipe.trunk_views`` augmented views) and with ``cache_trunk`` the trunk outputs are
+    computed once (:class:`TrunkCache`; in memory up to ``cache_limit_bytes``, else in a
+    memmap under ``cache_dir``, default the system temp folder) and each epoch trains only
+    the branch. ``on_epoch(state)`` gets an :func:`epoch_state` after every epoch but the
+    last; ``resume`` (such a state) continues from its epoch with the same result as an
+    uninterrupted run."""
+    recipe = recipe if recipe is not None else Recipe()
     n = int(y_local.size)
+    modules.to(memory_format=recipe.memory_format())
     opt, sched, steps_per_epoch, total = _optimizer_and_schedule(
-        modules, (optimizer, lr, momentum, weight_decay), n=n, epochs=epochs,
-        batch_size=batch_size, desc=desc)
+        modules, OptimizerSpec(optimizer, lr, momentum, weight_decay, nesterov), recipe, n=n,
+        epochs=epochs, batch_size=batch_size, desc=desc)
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     xt = torch.as_tensor(x)
     yt = torch.as_tensor(y_local, dtype=torch.long)
     t0 = time.perf_counter()
-    loss_v = float("nan")
     plan = _plan_trunk(trunk, xt, batch_size, use_augment=use_augment, cache_trunk=cache_trunk,
                        cache_limit_bytes=cache_limit_bytes, cache_dir=cache_dir, device=device,
-                       progress=progress, desc=desc, t0=t0)
+                       progress=progress, desc=desc, t0=t0, recipe=recipe, seed=seed)
     modules.train()
     step_forward = distributed.wrap(modules, forward, device)  # DDP under torchrun
+    ema = _Ema(modules, recipe.ema_decay) if recipe.ema_decay > 0 else None
     try:
         with deterministic(), tqdm(total=total, desc=desc, disable=not progress, leave=False,
                                    unit="step") as bar:
             ep = _Epoch(step_forward=step_forward, opt=opt, sched=sched, xt=xt, yt=yt, n=n, g=g,
                         batch_size=batch_size, steps_per_epoch=steps_per_epoch,
-                        use_augment=use_augment, device=device, trunk=trunk, plan=plan, bar=bar)
-            for _ in range(epochs):
+                        use_augment=use_augment, device=device, trunk=trunk, plan=plan, bar=bar,
+                        recipe=recipe, ema=ema)
+            start, loss_v, before_s = 0, float("nan"), 0.0
+            if resume is not None:
+                start, loss_v, before_s = _restore(resume, ep, modules)
+                bar.update(start * steps_per_epoch)
+            for e in range(start, epochs):
                 loss_v = _train_epoch(ep, loss_v)
+                if on_epoch is not None and e + 1 < epochs:
+                    on_epoch(epoch_state(ep, modules, e + 1, loss_v,
+                                         before_s + time.perf_counter() - t0))
     finally:
         nbytes = plan.cache.nbytes if plan.cache is not None else 0
         if plan.cache is not None:
             plan.cache.close()
+    if ema is not None:
+        ema.apply()
+    modules.to(memory_format=torch.contiguous_format)
     modules.eval()
-    return _train_stats(epochs, total, n, t0, loss_v, plan, nbytes)
+    return _train_stats(epochs, total, n, before_s + time.perf_counter() - t0, loss_v, plan,
+                        nbytes, start)
 
 
 @torch.no_grad()
@@ -509,14 +754,21 @@ def batched(
     x: np.ndarray,
     batch_size: int = 500,
     device: torch.device | str = "cpu",
+    tta: bool = False,
 ) -> list[torch.Tensor]:
     """Apply ``fn`` (returning one tensor or a list) to ``x`` in fixed batches; concatenate on
-    CPU. Always returns a list (one entry per output)."""
+    CPU. Always returns a list (one entry per output). ``tta``: each output is the mean of
+    ``fn`` on the images and on their horizontal mirrors (test-time flip augmentation)."""
     outs: list[list[torch.Tensor]] = []
     xt = torch.as_tensor(x)
     for s in range(0, xt.shape[0], batch_size):
-        r = fn(to_float(xt[s : s + batch_size], device))
+        xb = to_float(xt[s : s + batch_size], device)
+        r = fn(xb)
         r = r if isinstance(r, list) else [r]
+        if tta:
+            m = fn(xb.flip(-1))
+            m = m if isinstance(m, list) else [m]
+            r = [(a + b) * 0.5 for a, b in zip(r, m, strict=True)]
         if not outs:
             outs = [[] for _ in r]
         for o, t in zip(outs, r, strict=True):

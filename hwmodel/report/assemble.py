@@ -86,6 +86,31 @@ def combination_table(res, costs: OpCosts) -> pd.DataFrame:
     } for c in res.combinations])
 
 
+#: learning.results.SweepPoint field -> the combination rule behind it (None: the point's
+#: ``updated_rule``, else the learning config's ``combiner``); the updated network's all-class
+#: top-1 at each sweep point
+UPDATED_FIELDS: dict[str, str | None] = {"updated_top1_pct": None,
+                                         "updated_max_softmax_top1_pct": "max-softmax"}
+
+
+def updated_vs_sharing(res) -> pd.DataFrame:
+    """Fig. 2b's second curve (the one the paper plots): the updated network's all-class top-1
+    at every sweep point, one row per (point, rule), from the :data:`UPDATED_FIELDS` the run
+    recorded (finite values only; empty when none). Columns: sharing_point_pct, rule,
+    updated_acc_pct."""
+    rows, seen = [], set()
+    for p in res.sweep:
+        for name, rule in UPDATED_FIELDS.items():
+            v = getattr(p, name, None)
+            rule = rule or str(getattr(p, "updated_rule", None) or res.config.get("combiner"))
+            if v is None or not math.isfinite(float(v)) or (p.share_k, rule) in seen:
+                continue
+            seen.add((p.share_k, rule))
+            rows.append({"sharing_point_pct": float(p.sharing_point_pct), "rule": rule,
+                         "updated_acc_pct": float(v)})
+    return pd.DataFrame(rows, columns=["sharing_point_pct", "rule", "updated_acc_pct"])
+
+
 def costing_summary(cfg: ReportConfig, costs: OpCosts, accel: Accelerator,
                     hierarchy: Hierarchy, sweep: pd.DataFrame, dot_length: int) -> dict:
     """The figures every sharing point shares: clock, energy figure, static power (of the

@@ -54,8 +54,9 @@ def header(col: str, unit: str | None = None) -> str:
     return f"{text} ({unit})" if unit else text
 
 
-def sig(v: float, digits: int = 4) -> str:
-    """A number with ``digits`` significant digits, thousands separated, no exponent below 1e9."""
+def sig(v: float, digits: int = 4, max_decimals: int | None = None) -> str:
+    """A number with ``digits`` significant digits (at most ``max_decimals`` decimals),
+    thousands separated, no exponent below 1e9."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     if v == 0:
@@ -66,6 +67,8 @@ def sig(v: float, digits: int = 4) -> str:
     if not -4 <= mag < 9:
         return f"{v:.{digits - 1}e}"
     decimals = max(0, digits - 1 - mag)
+    if max_decimals is not None:
+        decimals = min(decimals, max_decimals)
     return f"{v:,.{decimals}f}"
 
 
@@ -79,11 +82,11 @@ def _ladder_unit(values: pd.Series, ladder: list[tuple[float, str]]) -> tuple[fl
     return ladder[-1]
 
 
-def _cell(v: object) -> str:
+def _cell(v: object, max_decimals: int | None = None) -> str:
     if isinstance(v, bool | np.bool_):
         return "✓" if v else ""
     if isinstance(v, numbers.Real):
-        return sig(v)
+        return sig(v, max_decimals=max_decimals)
     return "–" if v is None else str(v)
 
 
@@ -101,7 +104,8 @@ def readable(df: pd.DataFrame) -> pd.DataFrame:
         s = _suffix(col)
         if s in _LADDERS and pd.api.types.is_numeric_dtype(vals):
             factor, unit = _ladder_unit(vals, _LADDERS[s])
-            out[header(col, unit)] = vals.map(lambda x, f=factor: _cell(x / f))
+            # one unit per column: a value far below the typical one keeps 4 decimals at most
+            out[header(col, unit)] = vals.map(lambda x, f=factor: _cell(x / f, 4))
         elif pd.api.types.is_bool_dtype(vals):
             out[header(col)] = vals.map(lambda x: "✓" if x else "")
         else:

@@ -1,10 +1,15 @@
 """The report's figures (matplotlib, PNG): the paper's Figs. 2b, 4a, 4b, 5a and 5b, and an
 energy breakdown (dynamic and static parts). Every function takes the sweep DataFrame of
 :mod:`hwmodel.report.pipeline` and writes one PNG; x is the share of the network's parameters
-that is shared (%)."""
+that is shared (%). Those that take an :class:`Overlay` also draw the paper's claims (Sarwar,
+Ankit, Roy, IEEE Access 2019; :mod:`hwmodel.report.paper`) and, in Fig. 2b, the updated
+network's all-class accuracy."""
 
 from __future__ import annotations
 
+import inspect
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +20,19 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 DPI = 110
+PAPER_COLORS = ("tab:green", "tab:purple", "tab:brown")
+
+
+@dataclass
+class Overlay:
+    """What the figures draw beside this run's sweep: ``claims`` (the paper's hardware claims,
+    :func:`hwmodel.report.paper.claims`: quantity, label, claim, x_lo_pct/x_hi_pct,
+    norm_lo/norm_hi), ``updated`` (the updated network's all-class accuracy per sweep point,
+    :func:`hwmodel.report.assemble.updated_vs_sharing`) and ``source`` (the paper's citation)."""
+
+    claims: pd.DataFrame | None = None
+    updated: pd.DataFrame | None = None
+    source: str = ""
 
 
 def _axes(title: str, ylabel: str):
@@ -27,7 +45,7 @@ def _axes(title: str, ylabel: str):
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04, 1, 1) if fig.texts else None)
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
@@ -64,18 +82,60 @@ def _other_line(ax, sweep: pd.DataFrame, col: str, style: str, what: str) -> Non
                 lw=1, label=f"{what} ({MODEL_NAMES[other]})")
 
 
-def accuracy_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
-    """Fig. 2b: new-task test accuracy vs sharing."""
-    fig, ax = _axes("New-task accuracy vs sharing", "test accuracy (%)")
+def _mark_paper(ax, overlay: Overlay | None, quantity: str, scale: float = 1.0) -> int:
+    """The paper's claims on ``quantity`` (a :data:`hwmodel.report.paper.QUANTITIES` key) in
+    the figure's units (``scale`` x our cost with sharing / without): a star at a claim's one
+    sharing point, a band over its range of sharing points (or over the whole axis when that
+    range is unknown), and the citation under the figure. Returns the marks drawn."""
+    if overlay is None or overlay.claims is None or overlay.claims.empty:
+        return 0
+    rows = overlay.claims[overlay.claims["quantity"] == quantity]
+    for i, r in enumerate(rows.itertuples()):
+        color = PAPER_COLORS[i % len(PAPER_COLORS)]
+        lo, hi = r.norm_lo * scale, r.norm_hi * scale
+        label = f"{r.label}: {r.claim} less"
+        if math.isnan(r.x_lo_pct):
+            ax.axhspan(lo, hi, color=color, alpha=0.15, label=label)
+        elif r.x_lo_pct == r.x_hi_pct:
+            ax.errorbar([r.x_lo_pct], [(lo + hi) / 2], yerr=[[(hi - lo) / 2], [(hi - lo) / 2]],
+                        fmt="*", ms=13, color=color, label=label, zorder=6)
+        else:
+            ax.fill_between([r.x_lo_pct, r.x_hi_pct], lo, hi, color=color, alpha=0.2,
+                            hatch="//", label=label)
+    if len(rows):
+        ax.figure.text(0.01, 0.01, f"paper: {overlay.source}", fontsize=6, color="dimgray")
+    return len(rows)
+
+
+RULE_STYLES = {"max-softmax": ("s--", "the paper's max-softmax rule")}
+
+
+def accuracy_vs_sharing(sweep: pd.DataFrame, path: Path, overlay: Overlay | None = None) -> Path:
+    """Fig. 2b: the new-task branch's test accuracy and, when the run recorded it, the updated
+    network's all-class test accuracy (what the paper plots) vs sharing, one line per
+    combination rule; a note on the figure when it was not recorded."""
+    fig, ax = _axes("Accuracy vs sharing", "test accuracy (%)")
     pts = sweep.dropna(subset=["test_acc_pct"])
-    ax.plot(pts["sharing_point_pct"], pts["test_acc_pct"], "o-", label="new-task branch")
+    ax.plot(pts["sharing_point_pct"], pts["test_acc_pct"], "o-",
+            label="new-task branch (its own classes)")
     _mark_chosen(ax, pts, "test_acc_pct")
-    ax.legend(fontsize=8)
+    upd = overlay.updated if overlay is not None else None
+    if upd is None or upd.empty:
+        ax.text(0.01, 0.02, "updated network's all-class accuracy per sharing point: not "
+                "recorded by this run", transform=ax.transAxes, fontsize=7, color="dimgray")
+    else:
+        for rule, g in upd.groupby("rule", sort=False):
+            style, what = RULE_STYLES.get(str(rule), ("^-", f"the {rule} rule"))
+            g = g.sort_values("sharing_point_pct")
+            ax.plot(g["sharing_point_pct"], g["updated_acc_pct"], style,
+                    label=f"updated network, all classes ({what})")
+    ax.legend(fontsize=7)
     return _save(fig, path)
 
 
-def energy_and_accuracy(sweep: pd.DataFrame, path: Path) -> Path:
-    """Fig. 4a: normalized computation energy per iteration (bars) and accuracy (line)."""
+def energy_and_accuracy(sweep: pd.DataFrame, path: Path, overlay: Overlay | None = None) -> Path:
+    """Fig. 4a: normalized computation energy per iteration (bars) and accuracy (line), with
+    the paper's claim marked."""
     fig, ax = _axes("Computation energy per training iteration vs sharing",
                     "energy (normalized to no sharing)")
     x = sweep["sharing_point_pct"]
@@ -83,6 +143,7 @@ def energy_and_accuracy(sweep: pd.DataFrame, path: Path) -> Path:
     ax.bar(x, sweep["compute_energy_norm"], width=_bar_width(x), alpha=0.6,
            label=f"computation energy ({MODEL_NAMES[model]})")
     _other_line(ax, sweep, "compute_energy_norm", "x:", "computation energy")
+    _mark_paper(ax, overlay, "compute_energy_saving")
     ax.set_ylim(0, 1.1)
     ax2 = ax.twinx()
     pts = sweep.dropna(subset=["test_acc_pct"])
@@ -93,8 +154,9 @@ def energy_and_accuracy(sweep: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def time_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
-    """Fig. 4b: normalized time per training iteration, modeled and measured (CPU)."""
+def time_vs_sharing(sweep: pd.DataFrame, path: Path, overlay: Overlay | None = None) -> Path:
+    """Fig. 4b: normalized time per training iteration, modeled and measured (CPU), with the
+    paper's claims marked."""
     fig, ax = _axes("Training time per iteration vs sharing", "time (normalized to no sharing)")
     model, _ = _models(sweep)
     ax.plot(sweep["sharing_point_pct"], sweep["modeled_time_norm"], "o-",
@@ -102,26 +164,32 @@ def time_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
     _other_line(ax, sweep, "modeled_time_norm", "x:", "modeled")
     ax.plot(sweep["sharing_point_pct"], sweep["measured_iteration_norm"], "s--",
             label="measured (CPU wall clock)")
+    _mark_paper(ax, overlay, "time_per_iteration_saving")
     ax.set_ylim(0, 1.1)
     ax.legend(fontsize=8)
     return _save(fig, path)
 
 
-def storage_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
-    """Fig. 5a: parameters of the grown network after T tasks, with and without sharing."""
+def storage_vs_sharing(sweep: pd.DataFrame, path: Path, overlay: Overlay | None = None) -> Path:
+    """Fig. 5a: parameters of the grown network after T tasks, with and without sharing; the
+    paper's claimed saving marked as a share of this run's storage without sharing."""
     tasks = int(sweep["tasks"].iloc[0])
     fig, ax = _axes(f"Model storage after {tasks} tasks vs sharing", "parameters (kB)")
     ax.plot(sweep["sharing_point_pct"], sweep["model_storage_with_sharing_bytes"] / 1e3, "o-",
             label="with sharing (shared part once + one branch per task)")
     ax.plot(sweep["sharing_point_pct"], sweep["model_storage_without_sharing_bytes"] / 1e3,
             "s--", label=f"without sharing ({tasks} whole networks)")
+    _mark_paper(ax, overlay, "storage_saving",
+                float(sweep["model_storage_without_sharing_bytes"].max()) / 1e3)
     ax.set_ylim(0, None)
     ax.legend(fontsize=8)
     return _save(fig, path)
 
 
-def memory_access_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
-    """Fig. 5b: memory traffic (bytes, every level) and its energy per iteration, normalized."""
+def memory_access_vs_sharing(sweep: pd.DataFrame, path: Path,
+                             overlay: Overlay | None = None) -> Path:
+    """Fig. 5b: memory traffic (bytes, every level) and its energy per iteration, normalized,
+    with the paper's claims marked."""
     model, _ = _models(sweep)
     fig, ax = _axes(f"Memory access per iteration vs sharing ({MODEL_NAMES[model]})",
                     "normalized to no sharing")
@@ -131,6 +199,7 @@ def memory_access_vs_sharing(sweep: pd.DataFrame, path: Path) -> Path:
     ax.plot(sweep["sharing_point_pct"], sweep["memory_energy_norm"], "s--",
             label="memory-access energy")
     _other_line(ax, sweep, "memory_access_norm", "x:", "bytes moved")
+    _mark_paper(ax, overlay, "memory_access_saving")
     ax.set_ylim(0, 1.1)
     ax.legend(fontsize=8)
     return _save(fig, path)
@@ -199,11 +268,13 @@ FIGURES = {
 }
 
 
-def write_all(sweep: pd.DataFrame, folder: Path,
-              breakdown: pd.DataFrame | None = None) -> list[Path]:
+def write_all(sweep: pd.DataFrame, folder: Path, breakdown: pd.DataFrame | None = None,
+              overlay: Overlay | None = None) -> list[Path]:
     """Write every figure into ``folder`` (the accelerator breakdown when ``breakdown`` is
-    given); returns the paths."""
-    out = [fn(sweep, folder / name) for name, fn in FIGURES.items()]
+    given; ``overlay`` to the figures that take one); returns the paths."""
+    out = [fn(sweep, folder / name, overlay=overlay)
+           if "overlay" in inspect.signature(fn).parameters else fn(sweep, folder / name)
+           for name, fn in FIGURES.items()]
     if breakdown is not None and len(breakdown):
         out.append(accel_breakdown(breakdown, folder / "accel_breakdown.png"))
     return out

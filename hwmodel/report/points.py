@@ -56,13 +56,17 @@ def sharing_points(res, exp) -> list[SharingPoint]:
 def grown_networks(exp, point: SharingPoint, kind: str) -> list[tuple[int, int]]:
     """(network params, own params) of every task of the grown network at ``point``: clone
     branches split the model at ``share_k`` (each task's head for its own classes); widen
-    branches are the base network plus each installment's trained kernels and head."""
+    branches are the base network plus each installment's trained kernels and head (a
+    cumulative one's network also holds the earlier installments' kernels). The no-sharing
+    point of approach 1 is each task's whole network as trained (widened per installment)."""
     classes = exp.task_classes
-    if kind == "widen":
+    if kind == "widen" or (point.method == "no-sharing" and _widen_run(exp)):
         base = exp.param_split(0, classes[0]).branch_params
         own = []
         for t in range(1, len(classes)):
-            e = next(v for v in exp.sharing_labels(t).values() if v["kind"] == "widen")
+            e = next(v for v in exp.sharing_labels(t).values()
+                     if (v["kind"] == "widen") == (kind == "widen")
+                     and v["method"] == point.method)
             own.append((int(e["network_params"]), int(e["trained_params"])))
         return [(base, base), *own]
     out = []
@@ -71,6 +75,11 @@ def grown_networks(exp, point: SharingPoint, kind: str) -> list[tuple[int, int]]
         whole = s.shared_params + s.branch_params
         out.append((whole, whole if t == 0 else s.branch_params))
     return out
+
+
+def _widen_run(exp) -> bool:
+    """Whether approach 1 (widen) trained the experiment's branches."""
+    return any(v["kind"] == "widen" for v in exp.sharing_labels(1).values())
 
 
 def _batch(exp, res, task: int) -> tuple:

@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from hwmodel.report import figures, paper
-from hwmodel.report.assemble import ReportData
+from hwmodel.report.assemble import ReportData, updated_vs_sharing
 from hwmodel.report.costing import models_table, savings_table
-from hwmodel.report.display import readable, sig
+from hwmodel.report.display import header, readable, sig
 from pnsutil import atomic_dir
 
 Section = tuple[str, str, pd.DataFrame | None, str | None]
@@ -132,10 +132,50 @@ def _accel_sections(data: ReportData) -> list[Section]:
     ]
 
 
+def _accuracy_view(acc: pd.DataFrame) -> pd.DataFrame:
+    """The accuracy-beside-the-paper table for reading: accuracies with 2 decimals (as the
+    paper prints them), differences signed, blank where a side has no number."""
+    def num(v: float, fmt: str) -> str:
+        return "" if pd.isna(v) else format(v, fmt)
+
+    out = pd.DataFrame({header(c): acc[c] for c in ("paper_classes", "ours", "our_classes")})
+    out["metric"] = acc["metric"].map({"top1_pct": "top-1", "top5_pct": "top-5"})
+    for c in [c for c in acc.columns if c.endswith(("_pct", "_pts"))]:
+        fmt = "+.2f" if c.endswith("_pts") else ".2f"
+        out[header(c)] = acc[c].map(lambda v, f=fmt: num(v, f))
+    return out
+
+
+def _paper_sections(data: ReportData, beside: paper.Beside) -> list[Section]:
+    """This run's accuracy beside the paper's table for the same experiment (or the one line
+    saying why there is none) and the paper's hardware claims beside this run's savings."""
+    acc = (f"Beside the paper: accuracy (Table {beside.table})" if beside.table
+           else "Beside the paper: accuracy")
+    out: list[Section] = [(acc, beside.message, None if beside.accuracy is None
+                           else _accuracy_view(beside.accuracy), None)]
+    if beside.path is not None:
+        out.append(("Beside the paper: hardware claims", "The paper's claimed savings for "
+                    "approach 3 (" + paper.SOURCE + "; ResNets on CIFAR-100 and ImageNet, IBM "
+                    "45 nm at 1 GHz, a MAC-count energy model) next to this run's at its chosen "
+                    "point: a different network, data set and cost model, shown for scale. "
+                    "Figs. 4a, 4b, 5a and 5b mark them.",
+                    paper.beside_the_paper(savings_table(data.sweep),
+                                           paper.load_tables(beside.path)), None))
+    return out
+
+
+def _cites(beside: paper.Beside) -> str:
+    return (f" Marked: the paper's claims ({paper.SOURCE})." if not beside.claims.empty
+            else "")
+
+
 def sections(data: ReportData) -> list[Section]:
     """(heading, text, table, figure file) in report order."""
     res, c = data.learning, data.costing
     sp = c["static_power_mw"]
+    beside = paper.view(res)
+    fig2b = ("The new-task branch on its own classes and the updated network on all classes "
+             "(the curve the paper's Fig. 2b plots), one line per combination rule.")
     return [
         ("Summary", _lead(data), None, None),
         ("Accuracy of the updated network (paper Tables 1 and 2)",
@@ -149,18 +189,18 @@ def sections(data: ReportData) -> list[Section]:
          f"branch without sharing (0 %). Model storage: the grown network after {c['tasks']} "
          "tasks. Total energy: dynamic + static.", readable(savings_table(data.sweep)), None),
         *_accel_sections(data),
-        ("Beside the paper", "The paper's claimed savings for approach 3 (" + paper.SOURCE
-         + "; ResNets on CIFAR-100 and ImageNet, IBM 45 nm at 1 GHz, a MAC-count energy model) "
-         "next to this run's at its chosen point: a different network, data set and cost model, "
-         "shown for scale.", paper.beside_the_paper(savings_table(data.sweep)), None),
-        ("Accuracy vs sharing (Fig. 2b)", "", None, "fig2b_accuracy_vs_sharing.png"),
-        ("Computation energy vs sharing (Fig. 4a)", "", None, "fig4a_energy_vs_sharing.png"),
+        *_paper_sections(data, beside),
+        ("Accuracy vs sharing (Fig. 2b)", fig2b, None, "fig2b_accuracy_vs_sharing.png"),
+        ("Computation energy vs sharing (Fig. 4a)", _cites(beside).strip(), None,
+         "fig4a_energy_vs_sharing.png"),
         ("Training time per iteration (Fig. 4b)", "Modeled: the stated accelerator; measured: "
-         "this machine's CPU wall clock.", None, "fig4b_time_vs_sharing.png"),
+         "this machine's CPU wall clock." + _cites(beside), None, "fig4b_time_vs_sharing.png"),
         ("Storage (Fig. 5a)", f"Parameters of the grown network after {c['tasks']} tasks. The "
-         "training working memory of one iteration is listed separately below.", None,
-         "fig5a_storage_vs_sharing.png"),
-        ("Memory access (Fig. 5b)", "", None, "fig5b_memory_access_vs_sharing.png"),
+         "training working memory of one iteration is listed separately below. The paper's "
+         "claimed saving is drawn as a share of this run's storage without sharing."
+         + _cites(beside), None, "fig5a_storage_vs_sharing.png"),
+        ("Memory access (Fig. 5b)", _cites(beside).strip(), None,
+         "fig5b_memory_access_vs_sharing.png"),
         ("Energy per iteration: dynamic and static", "Static power: logic leakage "
          f"{sig(sp['logic'])} mW, SRAM leakage {sig(sp['sram'])} mW, DRAM background "
          f"{sig(sp['dram'])} mW, over the modeled time.", None, "energy_breakdown.png"),
@@ -259,14 +299,37 @@ def summary(data: ReportData) -> dict:
         "provenance": data.provenance,
         "accelerator": data.accel.get("summary", {}),
         "timings_s": data.timings_s,
+        "paper": _paper_summary(paper.view(res)),
     }
+
+
+def _paper_summary(beside: paper.Beside) -> dict:
+    """The paper comparison of summary.json: source, the CSV read, the matching table."""
+    acc = beside.accuracy
+    return {"source": paper.SOURCE, "csv": str(beside.path) if beside.path else None,
+            "message": beside.message, "table": beside.table,
+            "accuracy": json.loads(acc.to_json(orient="records")) if acc is not None else []}
+
+
+def _paper_tables(data: ReportData, beside: paper.Beside) -> dict[str, pd.DataFrame]:
+    """paper_tables.csv (accuracy beside the paper's table) and paper_claims.csv (hardware
+    claims beside this run's savings), where the paper's CSV was found."""
+    out = {}
+    if beside.accuracy is not None:
+        out["paper_tables.csv"] = beside.accuracy
+    if beside.path is not None:
+        out["paper_claims.csv"] = paper.beside_the_paper(savings_table(data.sweep),
+                                                         paper.load_tables(beside.path))
+    return out
 
 
 def write_report(data: ReportData, out_dir: Path) -> Path:
     """Write the whole report folder atomically; returns ``out_dir``."""
     out_dir = Path(out_dir)
+    beside = paper.view(data.learning)
+    overlay = figures.Overlay(beside.claims, updated_vs_sharing(data.learning), paper.SOURCE)
     with atomic_dir(out_dir) as tmp:
-        figures.write_all(data.sweep, tmp, data.accel.get("breakdown"))
+        figures.write_all(data.sweep, tmp, data.accel.get("breakdown"), overlay)
         tables = {"sweep.csv": data.sweep, "methods.csv": data.methods,
                   "combination.csv": data.combination, "savings.csv": savings_table(data.sweep),
                   "op_costs.csv": data.op_costs, "sram.csv": data.sram,
@@ -276,6 +339,7 @@ def write_report(data: ReportData, out_dir: Path) -> Path:
             tables.update({"models.csv": models_table(data.sweep),
                            "accel_breakdown.csv": data.accel["breakdown"],
                            "accel_mappings.csv": data.accel["mappings"]})
+        tables.update(_paper_tables(data, beside))
         for name, df in tables.items():
             df.to_csv(tmp / name, index=False)
         (tmp / "summary.json").write_text(json.dumps(summary(data), indent=1, default=str))

@@ -28,15 +28,21 @@ torch.set_num_threads(1)
     [
         ("lenet", 1, 28, 1.0, 3),
         ("mlpconv", 3, 32, 0.1, 4),
-        ("resnet18", 3, 32, 0.125, 10),
-        ("resnet34", 3, 32, 0.125, 18),
-        ("resnet50", 3, 32, 0.0625, 18),
-        ("resnet101", 3, 32, 0.0625, 35),
-        ("resnet18", 3, 64, 0.125, 10),
+        # a ResNet-N has N sharing-point blocks: the stem, every conv layer of every residual
+        # block (N - 2 of them), the head; one per residual block with granularity "block"
+        ("resnet18", 3, 32, 0.125, 18),
+        ("resnet34", 3, 32, 0.125, 34),
+        ("resnet50", 3, 32, 0.0625, 50),
+        ("resnet101", 3, 32, 0.0625, 101),
+        ("resnet18", 3, 64, 0.125, 18),
+        ("resnet18/block", 3, 32, 0.125, 10),
+        ("resnet101/block", 3, 32, 0.0625, 35),
     ],
 )
 def test_models_forward_and_blocks(name, channels, size, width, n_blocks):
-    net = build_model(name, 7, channels, size, width)
+    name, _, gran = name.partition("/")
+    kwargs = {"granularity": gran} if gran else {}
+    net = build_model(name, 7, channels, size, width, **kwargs)
     assert isinstance(net, BlockNet)
     assert len(net.blocks) == n_blocks
     out = net(torch.randn(2, channels, size, size))

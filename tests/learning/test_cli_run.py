@@ -74,7 +74,8 @@ def test_run_writes_results_and_prints_table(tmp_path, capsys):
 
 def test_named_configs_are_valid():
     names = available_configs()
-    assert {"fast", "cifar10-clone", "digits-letters-widen", "cifar100-resnet-sweep"} <= set(names)
+    assert {"fast", "cifar10-clone", "digits-letters-widen-13", "paper-digits-letters",
+            "cifar100-resnet-sweep"} <= set(names)
     for name in names:
         cfg = load_config(name, {"data_root": None})
         assert cfg.name == name and cfg.description

@@ -20,7 +20,8 @@ TINY = {"train_per_class": 20, "test_per_class": 10, "epochs": 1, "threads": 1}
 
 @pytest.mark.data
 @needs_shared
-@pytest.mark.parametrize("name", ["digits-letters-widen", "cifar10-clone"])
+@pytest.mark.parametrize("name", ["digits-letters-widen-13", "paper-digits-letters",
+                                  "cifar10-clone"])
 def test_paper_config_runs_on_shared_data(name, tmp_path):
     over = {**TINY, "data_root": str(SHARED), "output_dir": str(tmp_path)}
     if name.startswith("cifar10"):

@@ -27,7 +27,8 @@ torch.set_num_threads(1)
 CASES = {  # id -> (model, branch kind, share_k)
     "lenet-clone": ("lenet", "clone", 1),
     "lenet-widen": ("lenet", "widen", 1),  # reads two trunk activations
-    "mlpconv-clone": ("mlpconv", "clone", 2),  # BatchNorm + dropout in the branch
+    "mlpconv-clone": ("mlpconv", "clone", 2),  # BatchNorm in the branch (the paper's net)
+    "nin-clone": ("nin", "clone", 2),  # BatchNorm + dropout in the branch
     "resnet18-clone": ("resnet18", "clone", 3),  # residual blocks
 }
 
@@ -40,7 +41,7 @@ def _run(case: str, n: int = 65, epochs: int = 2, **kw) -> tuple[str, str, Train
     model, kind, share_k = CASES[case]
     ch, size = (1, 28) if model == "lenet" else (3, 32)
     torch.manual_seed(0)
-    width = {"lenet": 1.0, "mlpconv": 0.25, "resnet18": 0.125}[model]
+    width = {"lenet": 1.0, "mlpconv": 0.25, "nin": 0.25, "resnet18": 0.125}[model]
     base = freeze(build_model(model, 4, ch, size, width=width))
     if kind == "widen":
         branch = make_widen_branch(base, 2, 3, seed=1)
