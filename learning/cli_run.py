@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--new-maps", type=int, help="approach 1: new last-conv maps per task")
     p.add_argument("--clone-blocks", type=int, help="approach 2: final blocks cloned per task")
     p.add_argument("--sharing", type=float, dest="sharing_percent",
-                   help="approach 3: share this %% of parameters (turns the sweep off)")
+                   help="approach 3: share the sharing point nearest to this %% of parameters "
+                   "(turns the sweep off)")
     p.add_argument("--tolerance", type=float, help="sweep: accuracy points allowed below no "
                    "sharing (default 1)")
     p.add_argument("--combiner", help="combination rule: max-softmax (paper), temperature, "

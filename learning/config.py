@@ -45,6 +45,7 @@ class ExperimentConfig:
     val_fraction: float = 0.1
     train_per_class: int | None = None
     test_per_class: int | None = None
+    balance_tasks: bool = False  # cap every class of a task at the task's smallest class
     # model
     model: str = "lenet"
     width: float = 1.0
@@ -117,7 +118,8 @@ class ExperimentConfig:
             for k in WIDEN_KEYS:
                 d.pop(k)
         dflt = dataclasses.asdict(ExperimentConfig())
-        for k in RECIPE_KEYS:  # at their defaults: the fingerprint of older checkpoints
+        # keys at their defaults: the fingerprint of older checkpoints
+        for k in (*RECIPE_KEYS, "balance_tasks"):
             if d[k] == dflt[k]:
                 d.pop(k)
         return d
@@ -208,6 +210,8 @@ def validate(cfg: ExperimentConfig) -> None:
     from learning.widening import check_widen_init
 
     check_widen_init(cfg.widen_init)
+    if not isinstance(cfg.balance_tasks, bool):
+        raise LearningError(f"balance_tasks must be true or false, got {cfg.balance_tasks!r}")
     if not isinstance(cfg.widen_cumulative, bool):
         raise LearningError(f"widen_cumulative must be true or false, got "
                             f"{cfg.widen_cumulative!r}")

@@ -192,11 +192,6 @@ def load_mnist5k() -> ImageDataset:
                         str(path))
 
 
-#: digits-letters, per letter class: training images (validation included) and test images,
-#: drawn (seed 0) from EMNIST's pooled train+test files; every letter alike, since the
-#: letters T..Z have only 127 (W) to 164 (X) images in all (A..R: 918-953, S: 538).
-LETTERS_TRAIN_PER_CLASS = 100
-LETTERS_TEST_PER_CLASS = 27
 
 
 def _balanced_split(y: np.ndarray, n_train: int, n_test: int,
@@ -238,13 +233,14 @@ def load_emnist_letters(data_root: str | Path | None = None,
 
 def load_digits_letters(data_root: str | Path | None = None) -> ImageDataset:
     """Digits (mnist5k, classes 0-9) + EMNIST letters (classes 10-35): 36 handwritten
-    characters like the paper's TiCH benchmark, balanced per class within digits and within
-    letters: every digit 400 train / 100 test images (mnist5k's 500, seed-0 split); every
-    letter :data:`LETTERS_TRAIN_PER_CLASS` (100) train / :data:`LETTERS_TEST_PER_CLASS` (27)
-    test, drawn (seed 0) from EMNIST's pooled files, the rest left out. Validation images come
-    out of the train images (``val_fraction`` per class, in :func:`make_tasks`)."""
+    characters like the paper's TiCH benchmark. Every digit 400 train / 100 test images
+    (mnist5k's 500, seed-0 split); every letter 80 / 20 % of EMNIST's pooled train + test images
+    (seed 0): A-R 734-762 / 184-191, S 430 / 108, T-Z 102-131 / 25-33 (the file holds only
+    127-164 of each of T-Z). The classes are unequal; ``balance_tasks`` in
+    :func:`make_tasks` evens them out within each task. Validation images come out of the
+    train images (``val_fraction`` per class, in :func:`make_tasks`)."""
     d = load_mnist5k()
-    letters = load_emnist_letters(data_root, (LETTERS_TRAIN_PER_CLASS, LETTERS_TEST_PER_CLASS))
+    letters = load_emnist_letters(data_root)
     return ImageDataset(
         "digits-letters",
         np.concatenate([d.x_train, letters.x_train]),
@@ -553,10 +549,13 @@ def make_tasks(
     train_per_class: int | None = None,
     test_per_class: int | None = None,
     seed: int = 0,
+    balance_tasks: bool = False,
 ) -> tuple[list[TaskData], DataGuard]:
     """Split ``ds`` into tasks by classes. Each task's validation split is drawn from its own
     training images (per class, ``val_fraction``); test images are never used for training.
-    ``train_per_class``/``test_per_class`` cap images per class (seeded subsample)."""
+    ``train_per_class``/``test_per_class`` cap images per class (seeded subsample);
+    ``balance_tasks`` caps every class of a task at the task's smallest class (train and test
+    counts separately, seeded subsample), so no class of a task outweighs another."""
     splits = parse_splits(splits)
     if sum(splits) > ds.num_classes:
         raise LearningError(
@@ -587,20 +586,26 @@ def make_tasks(
     for t, n in enumerate(splits):
         classes = order[start : start + n]
         start += n
+        n_tr, n_te = train_per_class, test_per_class
+        if balance_tasks:
+            n_tr = min(int(np.sum(ds.y_train == c)) for c in classes)
+            n_te = min(int(np.sum(ds.y_test == c)) for c in classes)
+            n_tr = n_tr if train_per_class is None else min(n_tr, train_per_class)
+            n_te = n_te if test_per_class is None else min(n_te, test_per_class)
         tr_idx, va_idx, te_idx = [], [], []
         for c in classes:
             idx = np.flatnonzero(ds.y_train == c)
             if idx.size < 2:
                 raise LearningError(f"class {c} of {ds.name} has {idx.size} training images")
             idx = idx[rng.permutation(idx.size)]
-            if train_per_class is not None:
-                idx = idx[:train_per_class]
+            if n_tr is not None:
+                idx = idx[:n_tr]
             n_val = max(1, int(round(idx.size * val_fraction)))
             va_idx.append(idx[:n_val])
             tr_idx.append(idx[n_val:])
             tidx = np.flatnonzero(ds.y_test == c)
-            if test_per_class is not None:
-                tidx = tidx[rng.permutation(tidx.size)][:test_per_class]
+            if n_te is not None:
+                tidx = tidx[rng.permutation(tidx.size)][:n_te]
             te_idx.append(np.sort(tidx))
         tr, va, te = (np.sort(np.concatenate(i)) for i in (tr_idx, va_idx, te_idx))
         if te.size == 0:

@@ -404,7 +404,7 @@ class Experiment:
         )
         self.tasks, self.guard = make_tasks(
             self.ds, cfg.splits, cfg.class_order, cfg.val_fraction, cfg.train_per_class,
-            cfg.test_per_class, cfg.seed,
+            cfg.test_per_class, cfg.seed, cfg.balance_tasks,
         )
         self.out_dir = Path(cfg.output_dir) if cfg.output_dir else default_output_dir(cfg)
         ck_path = self.out_dir / "checkpoint.pt" if checkpoint else None

@@ -3,7 +3,10 @@
 Determinism: every training run seeds the global torch RNG (initialization, dropout) and its own
 ``torch.Generator`` (shuffling, augmentation) from one integer, and
 ``torch.use_deterministic_algorithms(True)`` is on while training, so the same seed and inputs
-give bit-identical weights.
+give bit-identical weights. This holds for every :class:`Recipe`: bf16 autocast runs are
+bit-identical for a fixed thread count (and differ from fp32 runs); channels-last training
+differs from contiguous training only in the last float bits, and with dropout also in the
+masks, which are drawn in NHWC memory order (same distribution, different draws).
 
 Frozen trunk: :func:`train_model` can train a branch on top of a frozen ``trunk`` (a callable
 image batch -> the activation(s) the branch reads). The trunk always runs without gradients and

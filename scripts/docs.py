@@ -217,12 +217,13 @@ def resnet18_memory_block() -> str:
 
     torch.manual_seed(0)
     opt = OptimizerSpec("sgd", 0.05, 0.9, 5e-4)
-    net = resnet("resnet18", 10)
+    net = resnet("resnet18", 10, granularity="block")
     k, pct = sharing_point_for_percent(net, 60)
     shared, branch, _, _ = split_counts(net, k)
     freeze_prefix(net, k)
     tr_s = trace_training(net, (3, 32, 32), 16, optimizer=opt).df
-    tr_n = trace_training(resnet("resnet18", 10), (3, 32, 32), 16, optimizer=opt).df
+    tr_n = trace_training(resnet("resnet18", 10, granularity="block"), (3, 32, 32), 16,
+                          optimizer=opt).df
     whole = shared + branch
     ms = model_storage([(whole, whole), (whole, branch)], 4)
     wm_s, wm_n = working_memory(tr_s), working_memory(tr_n)
@@ -323,7 +324,7 @@ def resnet18_phases_block() -> str:
     rows, base = [], None
     for req in (0, 50, 80):
         torch.manual_seed(0)
-        net = resnet("resnet18", 10)
+        net = resnet("resnet18", 10, granularity="block")
         k, pct = sharing_point_for_percent(net, req)
         freeze_prefix(net, k)
         tr = trace_training(net, (3, 32, 32), 64, optimizer="sgd", iterations=10)
@@ -368,7 +369,7 @@ def accel_resnet18_block() -> str:
     traces, shares = {}, {}
     for k in (0, 5, 7, 8, 9):
         torch.manual_seed(0)
-        net = resnet("resnet18", 10)
+        net = resnet("resnet18", 10, granularity="block")
         pct = dict(sharing_points(net))[k]
         freeze_prefix(net, k)
         label = f"{pct:.1f} % ({k} of {len(net.blocks)} blocks)"
@@ -478,6 +479,58 @@ def learning_fast_block() -> str:
                       for p in res.sweep)
     return (md(pd.DataFrame(rows)) + f"\n\nSweep on task 1 (blocks shared / base % / "
             f"validation % / test %): {sweep}. Wall time {wall:.0f} s on one thread.\n")
+
+
+def stage_times(checkpoint: Path) -> tuple[int, float]:
+    """(stages, seconds): every trained stage of a learning checkpoint and the sum of their
+    measured training times (an interrupted stage's time carries over its resume)."""
+    import json
+
+    import torch
+
+    blob = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    infos = [json.loads(v["info"]) for v in blob["stages"].values()]
+    return len(infos), sum(float(i.get("train_time_s", 0.0)) for i in infos)
+
+
+def paper_experiment(config: str) -> str:
+    """A ``paper-*`` report config run with the data root ``../shared/data`` (its learning
+    resumes from ``reports/learning/<name>/checkpoint.pt`` when one is there, else trains from
+    scratch: the config states how long): its accuracy beside the paper's table, the training
+    time of its stages, and its figures under docs/figures/<config>/."""
+    from hwmodel.report import paper
+    from hwmodel.report.config import load
+    from hwmodel.report.pipeline import run
+    from hwmodel.report.render import _accuracy_view, write_report
+
+    root = ROOT.parent / "shared" / "data"
+    with tempfile.TemporaryDirectory() as tmp:
+        data = run(load(config), data_root=str(root), progress=True)
+        out = write_report(data, Path(tmp) / config)
+        figs = DOCS / "figures" / config
+        figs.mkdir(parents=True, exist_ok=True)
+        for png in out.glob("*.png"):
+            shutil.copy(png, figs / png.name)
+    res = data.learning
+    beside = paper.view(res)
+    folder = res.config.get("output_dir") or ROOT / "reports" / "learning" / res.name
+    n, secs = stage_times(Path(folder) / "checkpoint.pt")
+    table = ("" if beside.accuracy is None
+             else md(_accuracy_view(beside.accuracy)) + "\n\n")
+    return (f"{table}{beside.message} Training: {n} stages, {secs / 60:.0f} min in all "
+            f"(the sum of every stage's measured training time on this 2-core machine).\n")
+
+
+@block("paper-table1")
+def paper_table1_block() -> str:
+    """Approach 1 as the paper's Table 1 (digits + five letter installments)."""
+    return paper_experiment("paper-digits-letters")
+
+
+@block("paper-table2")
+def paper_table2_block() -> str:
+    """Approach 2 as the paper's Table 2 (CIFAR-10 4+3+3, the paper's MlpConv)."""
+    return paper_experiment("paper-cifar10-clone")
 
 
 # -- page plumbing -------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", required=True,
-                   help="lenet, mlpconv, resnet18, resnet34, resnet50 or resnet101")
+                   help="lenet, mlpconv (the paper's MlpConv), nin (Network-in-Network), resnet18, "
+                   "resnet34, resnet50 or resnet101")
     p.add_argument("--share", type=float, default=0.0,
                    help="shared (frozen) share of the parameters in %% (0-100; the largest "
                    "sharing point not above it is used; default 0)")

@@ -304,7 +304,8 @@ def view(res, paths: list[Path] | None = None) -> Beside:
                f"({tables_index(tables)}; {SOURCE}).")
         return Beside(path, msg, None, None, claims(tables))
     table = str(acc["table"].iloc[0])
-    stand_in = f" (our {ds} stands in for the paper's {STAND_INS[ds]})" if ds in STAND_INS else ""
+    stand_in = (f" (our {ds} stands in for the paper's {NAMES.get(STAND_INS[ds], STAND_INS[ds])})"
+                if ds in STAND_INS else "")
     msg = (f"Paper Table {table} ({SOURCE}){stand_in}, from {path.name}: test accuracy, "
            "difference = ours - paper (points); blank where either side has no number.")
     if res.chosen_sharing_point_pct is not None:
