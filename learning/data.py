@@ -194,28 +194,9 @@ def load_mnist5k() -> ImageDataset:
 
 
 
-def _balanced_split(y: np.ndarray, n_train: int, n_test: int,
-                    seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per class, ``n_test`` test and ``n_train`` train indices drawn without replacement
-    (seeded); the rest of the class is left out."""
-    rng = np.random.default_rng(seed)
-    tr, te = [], []
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        if idx.size < n_train + n_test:
-            raise LearningError(f"class {c} has {idx.size} images, fewer than the {n_train} "
-                                f"train + {n_test} test asked for; lower the per-class counts")
-        idx = idx[rng.permutation(idx.size)]
-        te.append(idx[:n_test])
-        tr.append(idx[n_test:n_test + n_train])
-    return np.sort(np.concatenate(tr)), np.sort(np.concatenate(te))
-
-
-def load_emnist_letters(data_root: str | Path | None = None,
-                        per_class: tuple[int, int] | None = None) -> ImageDataset:
-    """EMNIST letters from ``<data-root>/emnist_letters.npz``, pooled and re-split per class
-    (seed 0) because the file's own test split lacks T..Z: 80/20, or ``per_class = (train,
-    test)`` images of every letter (balanced)."""
+def load_emnist_letters(data_root: str | Path | None = None) -> ImageDataset:
+    """EMNIST letters from ``<data-root>/emnist_letters.npz``, pooled and re-split 80/20 per
+    class (seed 0) because the file's own test split lacks T..Z."""
     root = _need_root(data_root, "EMNIST letters")
     path = root / "emnist_letters.npz"
     if not path.exists():
@@ -224,10 +205,7 @@ def load_emnist_letters(data_root: str | Path | None = None,
         x = np.concatenate([z["x_train"], z["x_test"]])
         y = np.concatenate([z["y_train"], z["y_test"]]).astype(np.int64)
         names = [str(n) for n in z["class_names"]]
-    if per_class is None:
-        tr, te = _per_class_split(y, None, 0.2, seed=0)
-    else:
-        tr, te = _balanced_split(y, *per_class, seed=0)
+    tr, te = _per_class_split(y, None, 0.2, seed=0)
     return ImageDataset("emnist-letters", x[tr, None], y[tr], x[te, None], y[te], names, str(path))
 
 

@@ -215,15 +215,6 @@ def test_unknown_widen_init_is_one_line() -> None:
         config_from_dict(tiny_fmnist(approach="widen", widen_init="zeros"))
 
 
-def test_balanced_split_counts_and_too_small_classes() -> None:
-    y = np.repeat(np.arange(3), [10, 7, 12])
-    tr, te = D._balanced_split(y, 4, 3, seed=0)
-    assert np.bincount(y[tr]).tolist() == [4, 4, 4] and np.bincount(y[te]).tolist() == [3, 3, 3]
-    assert not set(tr) & set(te)
-    with pytest.raises(LearningError, match="class 1 has 7 images, fewer than the 5 train"):
-        D._balanced_split(y, 5, 3, seed=0)
-
-
 def test_balance_tasks_caps_every_class_at_the_tasks_smallest() -> None:
     y_tr = np.repeat(np.arange(4), [10, 7, 12, 30])
     y_te = np.repeat(np.arange(4), [5, 3, 6, 9])
