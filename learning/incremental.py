@@ -217,6 +217,11 @@ def forward_of(base: BlockNet, branch: nn.Module, split: bool = False) -> Any:
     return trunk, head
 
 
+def eval_format(cfg: ExperimentConfig) -> torch.memory_format:
+    """Image layout of every evaluation: NHWC with ``channels_last`` (fp32 throughout)."""
+    return torch.channels_last if cfg.channels_last else torch.contiguous_format
+
+
 @dataclasses.dataclass
 class StageTrainer:
     """What training one stage needs, and nothing else: the config (hyper-parameters and the
@@ -266,7 +271,8 @@ class StageTrainer:
             )
             xv, yv = task.val()
             full = forward if trunk is None else (lambda xb: forward(trunk(xb)))
-            (val_logits,) = batched(full, xv, device=self.device, tta=recipe.tta)
+            (val_logits,) = batched(full, xv, device=self.device, tta=recipe.tta,
+                                    memory_format=eval_format(self.cfg))
         yl = torch.as_tensor(task.local(yv))
         return {
             "temperature": fit_temperature(val_logits, yl),
@@ -470,8 +476,13 @@ class Experiment:
 
     def test_logits(self, branch: nn.Module, task: TaskData) -> torch.Tensor:
         (lg,) = batched(self.branch_forward(branch), task.x_test, device=self.device,
-                        tta=self.cfg.tta)
+                        tta=self.cfg.tta, memory_format=self.eval_format)
         return lg
+
+    @property
+    def eval_format(self) -> torch.memory_format:
+        """Image layout of every evaluation (:func:`eval_format`)."""
+        return eval_format(self.cfg)
 
     # -- stages ----------------------------------------------------------------------------
 
@@ -749,9 +760,11 @@ class Experiment:
 
         with self.guard.learning([task.index]):
             x, y = task.train()
-            (feats,) = batched(features, x, device=self.device, tta=self.cfg.tta)
+            (feats,) = batched(features, x, device=self.device, tta=self.cfg.tta,
+                        memory_format=self.eval_format)
             xv, _ = task.val()
-            (val_feats,) = batched(features, xv, device=self.device, tta=self.cfg.tta)
+            (val_feats,) = batched(features, xv, device=self.device, tta=self.cfg.tta,
+                        memory_format=self.eval_format)
         return fit_branch_stats(feats, torch.as_tensor(task.local(y)), len(task.classes),
                                 temperature, val_feats)
 
@@ -805,7 +818,8 @@ class Experiment:
 
         outs: list[list[BranchOutput]] = []  # outs[j][b]: branch b on task j test data
         for t in self.tasks:
-            r = batched(fwd, t.x_test, device=self.device, tta=self.cfg.tta)
+            r = batched(fwd, t.x_test, device=self.device, tta=self.cfg.tta,
+                        memory_format=self.eval_format)
             outs.append([BranchOutput(r[2 * b], r[2 * b + 1]) for b in range(n)])
         identical = True
         rec = self.logit_digests.get(method, {})
@@ -835,7 +849,8 @@ class Experiment:
         classes = [c for t in self.tasks for c in t.classes]
         per_task, all_s, all_y = [], [], []
         for t in self.tasks:
-            (lg,) = batched(net, t.x_test, device=self.device, tta=self.cfg.tta)
+            (lg,) = batched(net, t.x_test, device=self.device, tta=self.cfg.tta,
+                        memory_format=self.eval_format)
             s = torch.full((lg.shape[0], max(classes) + 1), -1.0, dtype=torch.float64)
             s[:, classes] = torch.softmax(lg.double(), 1)
             per_task.append(accuracy_pct(s.argmax(1), t.y_test))

@@ -758,14 +758,17 @@ def batched(
     batch_size: int = 500,
     device: torch.device | str = "cpu",
     tta: bool = False,
+    memory_format: torch.memory_format = torch.contiguous_format,
 ) -> list[torch.Tensor]:
     """Apply ``fn`` (returning one tensor or a list) to ``x`` in fixed batches; concatenate on
     CPU. Always returns a list (one entry per output). ``tta``: each output is the mean of
-    ``fn`` on the images and on their horizontal mirrors (test-time flip augmentation)."""
+    ``fn`` on the images and on their horizontal mirrors (test-time flip augmentation).
+    ``memory_format``: the images' layout (``torch.channels_last``: NHWC, 1.4-1.8x faster
+    fp32 convolutions on this CPU; same values up to float rounding)."""
     outs: list[list[torch.Tensor]] = []
     xt = torch.as_tensor(x)
     for s in range(0, xt.shape[0], batch_size):
-        xb = to_float(xt[s : s + batch_size], device)
+        xb = to_float(xt[s : s + batch_size], device).contiguous(memory_format=memory_format)
         r = fn(xb)
         r = r if isinstance(r, list) else [r]
         if tta:

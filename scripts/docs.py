@@ -493,15 +493,14 @@ def stage_times(checkpoint: Path) -> tuple[int, float]:
     return len(infos), sum(float(i.get("train_time_s", 0.0)) for i in infos)
 
 
-def paper_experiment(config: str) -> str:
-    """A ``paper-*`` report config run with the data root ``../shared/data`` (its learning
+def _run_paper(config: str):
+    """Run the ``paper-*`` report config with the data root ``../shared/data`` (its learning
     resumes from ``reports/learning/<name>/checkpoint.pt`` when one is there, else trains from
-    scratch: the config states how long): its accuracy beside the paper's table, the training
-    time of its stages, and its figures under docs/figures/<config>/."""
-    from hwmodel.report import paper
+    scratch: the config states how long), copy its figures to docs/figures/<config>/ and
+    return (report data, training footnote)."""
     from hwmodel.report.config import load
     from hwmodel.report.pipeline import run
-    from hwmodel.report.render import _accuracy_view, write_report
+    from hwmodel.report.render import write_report
 
     root = ROOT.parent / "shared" / "data"
     with tempfile.TemporaryDirectory() as tmp:
@@ -512,13 +511,54 @@ def paper_experiment(config: str) -> str:
         for png in out.glob("*.png"):
             shutil.copy(png, figs / png.name)
     res = data.learning
-    beside = paper.view(res)
     folder = res.config.get("output_dir") or ROOT / "reports" / "learning" / res.name
     n, secs = stage_times(Path(folder) / "checkpoint.pt")
+    return data, (f"Training: {n} stages, {secs / 60:.0f} min in all (the sum of every stage's "
+                  "measured training time on this 2-core machine).")
+
+
+def paper_experiment(config: str) -> str:
+    """A ``paper-*`` report config run (:func:`_run_paper`): its accuracy beside the paper's
+    table and the training time of its stages."""
+    from hwmodel.report import paper
+    from hwmodel.report.render import _accuracy_view
+
+    data, trained = _run_paper(config)
+    beside = paper.view(data.learning)
     table = ("" if beside.accuracy is None
              else md(_accuracy_view(beside.accuracy)) + "\n\n")
-    return (f"{table}{beside.message} Training: {n} stages, {secs / 60:.0f} min in all "
-            f"(the sum of every stage's measured training time on this 2-core machine).\n")
+    return f"{table}{beside.message} {trained}\n"
+
+
+#: The paper's figures a sweep experiment shows, (file, caption).
+SWEEP_FIGURES = (("fig2b_accuracy_vs_sharing.png", "Fig. 2b, accuracy"),
+                 ("fig4a_energy_vs_sharing.png", "Fig. 4a, computation energy"),
+                 ("fig4b_time_vs_sharing.png", "Fig. 4b, time per iteration"),
+                 ("fig5a_storage_vs_sharing.png", "Fig. 5a, storage"),
+                 ("fig5b_memory_access_vs_sharing.png", "Fig. 5b, memory access"))
+
+
+def paper_sweep_experiment(config: str) -> str:
+    """A ``paper-*`` sweep config run (:func:`_run_paper`): the sweep (branch and updated
+    network at every point), the savings at every point, the joint bound and the paper's
+    Figs. 2b, 4a, 4b, 5a, 5b."""
+    from hwmodel.report.costing import savings_table
+    from hwmodel.report.display import readable
+    from learning.results import sweep_table
+
+    data, trained = _run_paper(config)
+    res = data.learning
+    saving = savings_table(data.sweep)[["sharing_point_pct", "compute_energy_saving_pct",
+                                        "modeled_time_saving_pct", "model_storage_saving_pct",
+                                        "memory_access_saving_pct"]]
+    joint = next((m for m in res.methods if m.method == "joint"), None)
+    bound = ("" if joint is None else
+             f"Joint training on all classes (the upper bound): {joint.top1_pct:.2f} %. ")
+    figs = "\n".join(f'<img src="docs/figures/{config}/{f}" width="49%" alt="{cap}">'
+                     for f, cap in SWEEP_FIGURES)
+    return (sweep_table(res) + "\n\nSavings vs no sharing at each point (accelerator back-end, "
+            "one training iteration of the new branch, %):\n\n" + md(readable(saving))
+            + f"\n\n{bound}{trained}\n\n{figs}\n")
 
 
 @block("paper-table1")
@@ -531,6 +571,12 @@ def paper_table1_block() -> str:
 def paper_table2_block() -> str:
     """Approach 2 as the paper's Table 2 (CIFAR-10 4+3+3, the paper's MlpConv)."""
     return paper_experiment("paper-cifar10-clone")
+
+
+@block("paper-resnet")
+def paper_resnet_block() -> str:
+    """Approach 3 as the paper's sweep (Figs. 2b-5b) on CIFAR-10 with a narrow ResNet-18."""
+    return paper_sweep_experiment("paper-cifar10-resnet")
 
 
 # -- page plumbing -------------------------------------------------------------------------------

@@ -88,6 +88,32 @@ def test_tta_is_the_mean_of_flipped_and_unflipped_logits():
     assert not torch.allclose(tta, plain)
 
 
+def test_channels_last_evaluation_feeds_nhwc_and_gives_the_same_logits():
+    torch.manual_seed(0)
+    net = build_model("mlpconv", 4, 3, 32, width=0.125).eval()
+    x, _ = _data(10)
+    seen = []
+
+    def fn(xb: torch.Tensor) -> torch.Tensor:
+        seen.append(xb.is_contiguous(memory_format=torch.channels_last))
+        return net(xb)
+
+    (plain,) = batched(net, x, tta=True)
+    (nhwc,) = batched(fn, x, tta=True, memory_format=torch.channels_last)
+    assert seen and all(seen)
+    assert torch.allclose(plain, nhwc, atol=1e-5)
+
+
+def test_experiment_evaluates_in_the_training_layout():
+    def exp(cl: bool) -> Experiment:
+        e = Experiment.__new__(Experiment)
+        e.cfg = SimpleNamespace(channels_last=cl)
+        return e
+
+    assert exp(True).eval_format == torch.channels_last
+    assert exp(False).eval_format == torch.contiguous_format
+
+
 def test_augment_translate_is_a_shifted_crop_and_translate_0_only_flips():
     x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4)
     out = augment(x, torch.Generator().manual_seed(0), translate=0)
