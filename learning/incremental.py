@@ -476,13 +476,8 @@ class Experiment:
 
     def test_logits(self, branch: nn.Module, task: TaskData) -> torch.Tensor:
         (lg,) = batched(self.branch_forward(branch), task.x_test, device=self.device,
-                        tta=self.cfg.tta, memory_format=self.eval_format)
+                        tta=self.cfg.tta, memory_format=eval_format(self.cfg))
         return lg
-
-    @property
-    def eval_format(self) -> torch.memory_format:
-        """Image layout of every evaluation (:func:`eval_format`)."""
-        return eval_format(self.cfg)
 
     # -- stages ----------------------------------------------------------------------------
 
@@ -761,10 +756,10 @@ class Experiment:
         with self.guard.learning([task.index]):
             x, y = task.train()
             (feats,) = batched(features, x, device=self.device, tta=self.cfg.tta,
-                        memory_format=self.eval_format)
+                               memory_format=eval_format(self.cfg))
             xv, _ = task.val()
             (val_feats,) = batched(features, xv, device=self.device, tta=self.cfg.tta,
-                        memory_format=self.eval_format)
+                                   memory_format=eval_format(self.cfg))
         return fit_branch_stats(feats, torch.as_tensor(task.local(y)), len(task.classes),
                                 temperature, val_feats)
 
@@ -819,7 +814,7 @@ class Experiment:
         outs: list[list[BranchOutput]] = []  # outs[j][b]: branch b on task j test data
         for t in self.tasks:
             r = batched(fwd, t.x_test, device=self.device, tta=self.cfg.tta,
-                        memory_format=self.eval_format)
+                        memory_format=eval_format(self.cfg))
             outs.append([BranchOutput(r[2 * b], r[2 * b + 1]) for b in range(n)])
         identical = True
         rec = self.logit_digests.get(method, {})
@@ -850,7 +845,7 @@ class Experiment:
         per_task, all_s, all_y = [], [], []
         for t in self.tasks:
             (lg,) = batched(net, t.x_test, device=self.device, tta=self.cfg.tta,
-                        memory_format=self.eval_format)
+                            memory_format=eval_format(self.cfg))
             s = torch.full((lg.shape[0], max(classes) + 1), -1.0, dtype=torch.float64)
             s[:, classes] = torch.softmax(lg.double(), 1)
             per_task.append(accuracy_pct(s.argmax(1), t.y_test))

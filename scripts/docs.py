@@ -19,6 +19,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -493,7 +494,7 @@ def stage_times(checkpoint: Path) -> tuple[int, float]:
     return len(infos), sum(float(i.get("train_time_s", 0.0)) for i in infos)
 
 
-def _run_paper(config: str):
+def _run_paper(config: str) -> tuple[Any, str]:
     """Run the ``paper-*`` report config with the data root ``../shared/data`` (its learning
     resumes from ``reports/learning/<name>/checkpoint.pt`` when one is there, else trains from
     scratch: the config states how long), copy its figures to docs/figures/<config>/ and

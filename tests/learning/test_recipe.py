@@ -14,7 +14,7 @@ from torch import nn
 
 from learning.config import config_from_dict
 from learning.errors import LearningError
-from learning.incremental import Checkpoint, Experiment
+from learning.incremental import Checkpoint, Experiment, eval_format
 from learning.models import build_model, count_params, freeze
 from learning.network import make_clone_branch
 from learning.training import (
@@ -105,13 +105,8 @@ def test_channels_last_evaluation_feeds_nhwc_and_gives_the_same_logits():
 
 
 def test_experiment_evaluates_in_the_training_layout():
-    def exp(cl: bool) -> Experiment:
-        e = Experiment.__new__(Experiment)
-        e.cfg = SimpleNamespace(channels_last=cl)
-        return e
-
-    assert exp(True).eval_format == torch.channels_last
-    assert exp(False).eval_format == torch.contiguous_format
+    assert eval_format(SimpleNamespace(channels_last=True)) == torch.channels_last
+    assert eval_format(SimpleNamespace(channels_last=False)) == torch.contiguous_format
 
 
 def test_augment_translate_is_a_shifted_crop_and_translate_0_only_flips():
